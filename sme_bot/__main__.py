@@ -1,0 +1,3 @@
+from sme_bot.cli import main
+
+main()

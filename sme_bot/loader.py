@@ -1,0 +1,131 @@
+"""Load a questionnaire in stages: read TOML, build the pydantic model, run the cross-checks.
+
+Every stage reports problems with the file, the question (or pillar, level) and a fix; a file
+with any problem is refused whole, so nothing starts on a broken questionnaire.
+"""
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sme_bot.checks import check_questionnaire
+from sme_bot.errors import Problem, QuestionnaireError
+from sme_bot.questionnaire import Questionnaire
+
+FRAMEWORK_DIR = "frameworks"
+_LANGUAGE_NAMES = {"vi": "Vietnamese", "en": "English"}
+# List keys whose items are named in messages by their id rather than their index.
+_NAMED_LISTS = {"questions": "question", "profile": "question", "options": "option",
+                "pillars": "pillar", "bands": "band", "levels": "level", "roadmap": "roadmap", "steps": "step"}
+
+
+def bundled_dir() -> Path:
+    """The questionnaires shipped with sme-bot: inside the installed package, or in the checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "questionnaires"
+    return installed if installed.is_dir() else package.parent / "questionnaires"
+
+
+def available(directory: Path | None = None) -> list[Path]:
+    return sorted((directory or bundled_dir()).glob("*.toml"))
+
+
+def resolve(name: str, directory: Path | None = None) -> Path:
+    """A questionnaire given by id ("dbi-sme") or by path ("my/file.toml")."""
+    if name.endswith(".toml") or "/" in name:
+        return Path(name)
+    return (directory or bundled_dir()) / f"{name}.toml"
+
+
+def load(name: str | Path, directory: Path | None = None) -> Questionnaire:
+    path = resolve(str(name), directory)
+    raw = _read_toml(path)
+    framework_id = raw.get("framework")
+    if not isinstance(framework_id, str):
+        raise QuestionnaireError([Problem(str(path), "framework", "is missing",
+                                          f'name the readiness model, e.g. framework = "dbi-2021" (a file in {FRAMEWORK_DIR}/)')])
+    framework_path = path.parent / FRAMEWORK_DIR / f"{framework_id}.toml"
+    raw = {**raw, "framework": _read_toml(framework_path)}
+    try:
+        questionnaire = Questionnaire.model_validate(raw)
+    except ValidationError as error:
+        raise QuestionnaireError(_located(error, raw, str(path), str(framework_path))) from None
+    problems = check_questionnaire(questionnaire, str(path), str(framework_path))
+    if problems:
+        raise QuestionnaireError(problems)
+    return questionnaire
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise QuestionnaireError([Problem(str(path), "", "file not found",
+                                          "check the path, or run `sme-bot validate` to list the shipped questionnaires")]) from None
+    except UnicodeDecodeError:
+        raise QuestionnaireError([Problem(str(path), "", "is not UTF-8 text", "save it as UTF-8")]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise QuestionnaireError([Problem(str(path), "", f"is not valid TOML ({error})", "fix the syntax at that line")]) from None
+    except OSError as error:
+        raise QuestionnaireError([Problem(str(path), "", f"cannot be read ({error.strerror})", "check the file's permissions")]) from None
+
+
+def _located(error: ValidationError, raw: dict[str, Any], file: str, framework_file: str) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        loc = list(item["loc"])
+        source, node = file, raw
+        if loc and loc[0] == "framework":
+            source, node, loc = framework_file, raw["framework"], loc[1:]
+        where, field = _describe(node, loc)
+        problems.append(Problem(source, where, *_explain(item, field)))
+    return problems
+
+
+def _describe(node: Any, loc: list[Any]) -> tuple[str, str]:
+    """('question 'web' › option 'weekly'', 'label.en') from a pydantic location."""
+    places: list[str] = []
+    field: list[str] = []
+    i = 0
+    while i < len(loc):
+        key = loc[i]
+        if key in _NAMED_LISTS and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+            index = loc[i + 1]
+            items = node.get(key) if isinstance(node, dict) else None
+            node = items[index] if isinstance(items, list) and index < len(items) else None
+            places.append(_name(_NAMED_LISTS[key], node, index))
+            field = []
+            i += 2
+            continue
+        field.append(str(key))
+        node = node.get(key) if isinstance(node, dict) else None
+        i += 1
+    return " › ".join(places), ".".join(field)
+
+
+def _name(kind: str, item: Any, index: int) -> str:
+    if isinstance(item, dict):
+        if "id" in item:
+            return f"{kind} '{item['id']}'"
+        if kind == "level" and "level" in item:
+            return f"level {item['level']}"
+        if kind == "roadmap" and {"pillar", "level"} <= item.keys():
+            return f"roadmap for '{item['pillar']}' level {item['level']}"
+    return f"{kind} #{index + 1}"
+
+
+def _explain(item: Any, field: str) -> tuple[str, str]:
+    kind = item["type"]
+    last = field.rsplit(".", 1)[-1]
+    if kind == "missing" and last in _LANGUAGE_NAMES:
+        return f"{field} is missing", f"add the {_LANGUAGE_NAMES[last]} text"
+    if kind == "missing":
+        return f"{field} is missing", "add it"
+    if kind == "extra_forbidden":
+        return f"unknown key '{field}'", "remove it or correct its spelling"
+    if kind == "string_too_short":
+        return f"{field} is empty", "write the text"
+    message = item["msg"].removeprefix("Value error, ")
+    return (f"{field}: {message}" if field else message), ""

@@ -1,0 +1,245 @@
+"""The typed, immutable questionnaire: what questionnaires/*.toml hold once loaded and checked.
+
+Only shape and single-field rules live here; rules that relate several parts of a file
+(ids unique, conditions pointing backwards, points adding up) are in checks.py, so every
+problem can be reported with its place and a fix.
+"""
+
+import unicodedata
+from functools import cached_property
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from sme_bot import messages
+
+Lang = Literal["vi", "en"]
+QuestionType = Literal["single", "multi", "yesno", "number", "text"]
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)]
+NonEmpty = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1),
+    AfterValidator(lambda s: unicodedata.normalize("NFC", s)),
+]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Text(Model):
+    """One text in every supported language."""
+
+    vi: NonEmpty
+    en: NonEmpty
+
+    def __call__(self, lang: str) -> str:
+        return self.en if lang == "en" else self.vi
+
+
+class Option(Model):
+    id: Id
+    label: Text
+    points: int = 0
+    # "None of these": picking it alone is allowed, alongside others is not.
+    exclusive: bool = False
+
+
+class Band(Model):
+    """Points for a number answer at or above `at_least` (the highest band reached counts)."""
+
+    at_least: float
+    points: int
+
+
+class Condition(Model):
+    """Ask a question only when an earlier answer is one of `any_of`, or a number in [min, max]."""
+
+    question: Id
+    any_of: tuple[Id, ...] = ()
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Condition":
+        if bool(self.any_of) == (self.min is not None or self.max is not None):
+            raise ValueError("give either any_of (option ids) or min/max (for a number question)")
+        return self
+
+
+class Question(Model):
+    id: Id
+    type: QuestionType
+    text: Text
+    help: Text | None = None
+    required: bool = True
+    pillar: Id | None = None
+    options: tuple[Option, ...] = ()
+    # multi: the most points one answer can earn; points beyond it are not counted.
+    cap: int | None = None
+    max_choices: int | None = None
+    # yesno: points for each answer; the options themselves are the shared Có/Không.
+    yes_points: int = 0
+    no_points: int = 0
+    # number
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    unit: Text | None = None
+    bands: tuple[Band, ...] = ()
+    # text
+    max_length: int = Field(default=300, ge=1, le=1000)
+    ask_if: Condition | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yes_no_options(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("type") == "yesno" and "options" not in data:
+            data = dict(data)
+            data["options"] = [
+                {"id": "yes", "label": messages.both("yes"), "points": data.get("yes_points", 0)},
+                {"id": "no", "label": messages.both("no"), "points": data.get("no_points", 0)},
+            ]
+        return data
+
+    @model_validator(mode="after")
+    def _fields_fit_type(self) -> "Question":
+        if self.type in ("single", "multi") and len(self.options) < 2:
+            raise ValueError(f"a {self.type} question needs at least two options")
+        if self.type in ("number", "text") and self.options:
+            raise ValueError(f"a {self.type} question has no options; remove them")
+        if self.type == "number" and (self.min is None or self.max is None):
+            raise ValueError("a number question needs min and max")
+        if self.type != "multi" and (self.cap is not None or self.max_choices is not None):
+            raise ValueError("cap and max_choices are for multi questions only")
+        return self
+
+    @property
+    def choices(self) -> bool:
+        return self.type in ("single", "multi", "yesno")
+
+    @property
+    def max_points(self) -> int:
+        if self.type == "multi":
+            total = sum(o.points for o in self.options if o.points > 0)
+            return min(total, self.cap) if self.cap is not None else total
+        if self.choices:
+            return max(o.points for o in self.options)
+        return max((b.points for b in self.bands), default=0)
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+
+class Pillar(Model):
+    id: Id
+    name: Text
+    description: Text
+    # How much a gap in this pillar matters when ranking roadmap steps.
+    weight: float = Field(gt=0)
+
+
+class Level(Model):
+    level: int = Field(ge=0)
+    name: Text
+    meaning: Text
+    # A pillar reaches this level at a share of its maximum; the two spellings exist because
+    # the DBI's bands are closed at 10 % but open at 20, 40, 60 and 80 %.
+    pillar_percent_at_least: float | None = None
+    pillar_percent_above: float | None = None
+    # The overall level needs the total above this share and enough pillars at this level.
+    total_percent_above: float | None = None
+    min_pillars: int = Field(default=0, ge=0)
+
+    @property
+    def pillar_threshold(self) -> float | None:
+        if self.pillar_percent_at_least is not None:
+            return self.pillar_percent_at_least
+        return self.pillar_percent_above
+
+    def pillar_reached(self, percent: float) -> bool:
+        if self.pillar_percent_at_least is not None:
+            return percent >= self.pillar_percent_at_least
+        if self.pillar_percent_above is not None:
+            return percent > self.pillar_percent_above
+        return True
+
+    def overall_reached(self, percent: float, pillar_levels: list[int]) -> bool:
+        if self.total_percent_above is not None and not percent > self.total_percent_above:
+            return False
+        return sum(level >= self.level for level in pillar_levels) >= self.min_pillars
+
+
+class RoadmapEntry(Model):
+    """What a business whose pillar stands at `level` should do next."""
+
+    pillar: Id
+    level: int
+    steps: tuple[Text, ...] = Field(min_length=1)
+
+
+class Framework(Model):
+    """A readiness model: pillars, the level ladder and the roadmap. Shared by questionnaires."""
+
+    id: Id
+    name: Text
+    source: NonEmpty
+    pillars: tuple[Pillar, ...] = Field(min_length=1)
+    levels: tuple[Level, ...] = Field(min_length=2)
+    roadmap: tuple[RoadmapEntry, ...] = ()
+    roadmap_shown: int = Field(default=5, ge=1, le=10)
+
+    @cached_property
+    def pillar_by_id(self) -> dict[str, Pillar]:
+        return {p.id: p for p in self.pillars}
+
+    def steps(self, pillar: str, level: int) -> tuple[Text, ...]:
+        for entry in self.roadmap:
+            if entry.pillar == pillar and entry.level == level:
+                return entry.steps
+        return ()
+
+
+class Questionnaire(Model):
+    id: Id
+    version: NonEmpty
+    title: Text
+    description: Text
+    languages: tuple[Lang, ...] = ("vi", "en")
+    minutes: int = Field(ge=1)
+    framework: Framework
+    # Declared so a file's author states the intended maximum and the loader checks it.
+    pillar_max: dict[Id, int]
+    profile: tuple[Question, ...] = ()
+    questions: tuple[Question, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _both_languages(self) -> "Questionnaire":
+        if sorted(self.languages) != ["en", "vi"]:
+            raise ValueError('languages must be ["vi", "en"]: every text exists in both')
+        return self
+
+    @cached_property
+    def all_questions(self) -> tuple[Question, ...]:
+        """Profile questions first, then the scored ones, in the order they are asked."""
+        return self.profile + self.questions
+
+    @cached_property
+    def question_by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.all_questions}
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        return {q.id: i for i, q in enumerate(self.all_questions)}
+
+    @property
+    def pillars(self) -> tuple[Pillar, ...]:
+        return self.framework.pillars
+
+    @property
+    def levels(self) -> tuple[Level, ...]:
+        return self.framework.levels
+
+    def level(self, number: int) -> Level:
+        return self.framework.levels[number]
