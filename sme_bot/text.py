@@ -2,15 +2,20 @@
 
 import unicodedata
 
-# Long enough for any honest free-text answer; a pasted essay is cut, not refused.
-MAX_INPUT_CHARS = 1000
+# How much of a rejected input is echoed back: enough to recognise it, never a wall of text.
+QUOTE_CHARS = 40
 
 
 def clean(text: str) -> str:
     """NFC-normalise, drop control characters and squeeze whitespace."""
     text = unicodedata.normalize("NFC", text)
     text = "".join(" " if ch in "\t\n\r" else ch for ch in text if _printable(ch))
-    return " ".join(text.split())[:MAX_INPUT_CHARS]
+    return " ".join(text.split())
+
+
+def quote(text: str) -> str:
+    """A short form of user input for messages that repeat it."""
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
 
 
 def fold(text: str) -> str:

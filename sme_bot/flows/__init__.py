@@ -1,0 +1,1 @@
+"""Questionnaires as conversations: parsing answers and stepping through questions, no I/O."""
