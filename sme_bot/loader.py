@@ -40,7 +40,7 @@ def resolve(name: str, directory: Path | None = None) -> Path:
 
 
 def load(name: str | Path, directory: Path | None = None) -> Questionnaire:
-    path = resolve(str(name), directory)
+    path = _shown(resolve(str(name), directory))
     raw = _read_toml(path)
     framework_id = raw.get("framework")
     if not isinstance(framework_id, str):
@@ -56,6 +56,14 @@ def load(name: str | Path, directory: Path | None = None) -> Questionnaire:
     if problems:
         raise QuestionnaireError(problems)
     return questionnaire
+
+
+def _shown(path: Path) -> Path:
+    """The path as a user would type it: relative when it is under the working directory."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

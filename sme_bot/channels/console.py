@@ -1,0 +1,198 @@
+"""The trainer's console: one question at a time in a terminal, or a scripted demo from a file.
+
+Interactive, it uses rich's colours and prompts. With stdin not a terminal it prints plain text
+and echoes each answer read, so `sme-bot console < persona.txt` reads like a transcript.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text as RichText
+
+from sme_bot.flows.answers import Reason, number_hint
+from sme_bot.flows.engine import Ask, Finished, Prompt, Reject, Step
+from sme_bot.messages import say
+from sme_bot.questionnaire import Questionnaire
+from sme_bot.scoring import Result
+from sme_bot.session import CONSENT_VERSION, Session
+from sme_bot.storage import Store
+
+CHANNEL = "console"
+BAR_WIDTH = 20
+EXIT_OK, EXIT_INTERRUPTED = 0, 130
+
+
+class _EndOfInput(Exception):
+    pass
+
+
+@dataclass
+class Terminal:
+    """Where the console reads and writes; tests pass their own streams."""
+
+    console: Console
+    stdin: TextIO
+    interactive: bool
+
+    def read(self, label: str) -> str:
+        if self.interactive:
+            return self.console.input(f"[bold cyan]{label}›[/] ")
+        line = self.stdin.readline()
+        # Scripted demos carry notes for the trainer on lines starting with #.
+        while line.startswith("#"):
+            line = self.stdin.readline()
+        if not line:
+            raise _EndOfInput
+        line = line.rstrip("\n")
+        self.console.print(f"{label}> {line}", markup=False)
+        return line
+
+
+def run(store: Store, q: Questionnaire, terminal: Terminal, *, lang: str, resume: bool | None = None,
+        cohort: str | None = None) -> int:
+    """The whole console conversation; returns the process exit code."""
+    out = terminal.console
+    out.print(welcome(q, lang))
+    session: Session | None = None
+    try:
+        session = _open(store, q, terminal, lang=lang, resume=resume, cohort=cohort)
+        if session is None:
+            out.print(say("consent_declined", lang))
+            return EXIT_OK
+        step = session.step()
+        while not isinstance(step, Finished):
+            out.print(render_step(step, q, lang))
+            line = terminal.read(say("prompt", lang))
+            command = line.strip().lower()
+            if command == "/quit":
+                out.print(say("saved_and_quit", lang))
+                return EXIT_OK
+            if command == "/restart" and _choose(terminal, lang, "restart_confirm", ["yes", "no"]) == 0:
+                session = session.restart()
+                out.print(say("restarted", lang))
+                step = session.step()
+                continue
+            step = _dispatch(session, line, command)
+        out.print(render_result(session.result(), lang))
+        return EXIT_OK
+    except _EndOfInput:
+        out.print(say("input_ended", lang, answered=session.answered if session else 0))
+        return EXIT_OK
+    except KeyboardInterrupt:
+        out.print()
+        out.print(say("saved_and_quit", lang))
+        return EXIT_INTERRUPTED
+
+
+def _dispatch(session: Session, line: str, command: str) -> Step:
+    # /restart reaches here only when its confirmation was declined: show the question again.
+    actions: dict[str, Callable[[], Step]] = {"/back": session.back, "/skip": session.skip, "/restart": session.step}
+    if command in actions:
+        return actions[command]()
+    if command.startswith("/") and " " not in command:
+        current = session.step()
+        return Reject(Reason("unknown_command", {"command": command}),
+                      current.prompt if isinstance(current, Ask) else None)
+    return session.answer(line)
+
+
+def _open(store: Store, q: Questionnaire, terminal: Terminal, *, lang: str, resume: bool | None,
+          cohort: str | None) -> Session | None:
+    unfinished = store.unfinished(CHANNEL)
+    if unfinished is not None and unfinished.questionnaire_id == q.id and resume is not False:
+        if resume is None and terminal.interactive:
+            answered = len(store.answers(unfinished.id))
+            resume = _choose(terminal, lang, "resume_offer", ["resume_continue", "resume_new"], answered=answered) == 0
+        if resume:
+            return Session.resume(store, q, unfinished)
+    if _choose(terminal, lang, "consent", ["consent_agree", "consent_decline"]) != 0:
+        return None
+    respondent = store.respondent(CHANNEL, uuid.uuid4().hex, language=lang)
+    store.record_consent(respondent, CONSENT_VERSION, agreed=True)
+    return Session.new(store, q, respondent, channel=CHANNEL, language=lang, cohort=cohort)
+
+
+def _choose(terminal: Terminal, lang: str, question_key: str, option_keys: list[str], **params: object) -> int:
+    """Ask a numbered question of the console's own (not the questionnaire's); the index chosen."""
+    labels = [say(key, lang) for key in option_keys]
+    body = "\n".join([say(question_key, lang, **params), ""] + [f"  {i}. {label}" for i, label in enumerate(labels, 1)])
+    while True:
+        terminal.console.print(body)
+        picked = terminal.read(say("prompt", lang)).strip()
+        if picked.isdigit() and 1 <= int(picked) <= len(labels):
+            return int(picked) - 1
+        terminal.console.print(say("out_of_range", lang, number=picked[:40], count=len(labels)))
+
+
+def welcome(q: Questionnaire, lang: str) -> RenderableType:
+    body = "\n".join([q.description(lang), "",
+                      say("welcome_detail", lang, minutes=q.minutes)])
+    return Panel(body, title=q.title(lang), subtitle=say("welcome", lang), box=box.ROUNDED)
+
+
+def render_step(step: Step, q: Questionnaire, lang: str) -> RenderableType:
+    if isinstance(step, Reject):
+        reason = RichText(f"⚠ {step.reason.render(lang)}", style="yellow")
+        return Group(reason, render_prompt(step.prompt, q, lang)) if step.prompt else reason
+    if isinstance(step, Ask):
+        return render_prompt(step.prompt, q, lang)
+    return RichText(say("finished", lang))
+
+
+def render_prompt(prompt: Prompt, q: Questionnaire, lang: str) -> RenderableType:
+    question = prompt.question
+    section = (q.framework.pillar_by_id[question.pillar].name(lang) if question.pillar
+               else say("profile_section", lang))
+    lines: list[RenderableType] = [
+        RichText(""),
+        RichText(f"{say('progress', lang, index=prompt.index, total=prompt.total)} · {section}", style="dim"),
+        RichText(question.text(lang), style="bold"),
+    ]
+    if question.help:
+        lines.append(RichText(question.help(lang), style="italic dim"))
+    for number, option in enumerate(question.options, start=1):
+        lines.append(RichText(f"  {number:>2}. {option.label(lang)}"))
+    hint = {"multi": say("multi_hint", lang)}.get(question.type)
+    if question.type == "number":
+        hint = number_hint(question).render(lang)
+    elif question.type == "text":
+        hint = say("text_hint", lang, max_length=question.max_length)
+    if hint:
+        lines.append(RichText(hint, style="dim"))
+    if not question.required:
+        lines.append(RichText(say("optional_hint", lang), style="dim"))
+    return Group(*lines)
+
+
+def render_result(result: Result, lang: str, *, full_roadmap: bool = False) -> RenderableType:
+    headline = RichText(say("result_title", lang, level=result.level, name=result.level_name(lang)), style="bold green")
+    summary = RichText(say("result_points", lang, points=result.points, max_points=result.max_points,
+                           percent=f"{result.percent:.1f}"))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column(say("pillar", lang))
+    table.add_column(say("points", lang), justify="right")
+    table.add_column("%", justify="right")
+    table.add_column("", no_wrap=True)
+    table.add_column(say("level", lang), justify="right")
+    for pillar in result.pillars:
+        filled = round(BAR_WIDTH * pillar.percent / 100)
+        bar = RichText("█" * filled, style="green") + RichText("░" * (BAR_WIDTH - filled), style="dim")
+        table.add_row(pillar.name(lang), f"{pillar.points}/{pillar.max_points}", f"{pillar.percent:.1f}", bar,
+                      str(pillar.level))
+    steps = result.roadmap if full_roadmap else result.top_steps
+    roadmap = Table.grid(padding=(0, 1))
+    roadmap.add_column(justify="right")
+    roadmap.add_column()
+    for step in steps:
+        roadmap.add_row(f"{step.priority}.", step.text(lang))
+    parts: list[RenderableType] = [RichText(""), headline, RichText(result.level_meaning(lang)), summary, table,
+                                   RichText(say("roadmap_title", lang), style="bold"), roadmap]
+    if len(result.roadmap) > len(steps):
+        parts.append(RichText(say("more_steps", lang, count=len(result.roadmap) - len(steps)), style="dim"))
+    return Group(*parts)

@@ -1,0 +1,229 @@
+"""The only code that speaks SQL: one SQLite file (WAL) through sqlite-utils.
+
+Answers are append-only rows, each committed as it is given: an edited or withdrawn answer
+leaves its earlier rows in place, and the current answers are the latest row per question.
+"""
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from sme_bot.errors import StorageError
+from sme_bot.flows.answers import Value
+from sme_bot.scoring import Result
+
+Clock = Callable[[], datetime]
+Migration = Callable[[sqlite_utils.Database], None]
+
+# Seconds to wait for another writer before reporting the database as locked.
+BUSY_TIMEOUT = 5
+
+
+def _v1_initial(db: sqlite_utils.Database) -> None:
+    db["respondents"].create({"id": int, "channel": str, "external_id": str, "name": str, "language": str,
+                              "created_at": str}, pk="id", not_null={"channel", "external_id", "created_at"})
+    db["respondents"].create_index(["channel", "external_id"], unique=True)
+    db["consents"].create({"id": int, "respondent_id": int, "text_version": str, "agreed": int, "at": str,
+                           "withdrawn_at": str}, pk="id", foreign_keys=[("respondent_id", "respondents")])
+    db["assessments"].create({"id": int, "respondent_id": int, "questionnaire_id": str, "questionnaire_version": str,
+                              "channel": str, "language": str, "cohort": str, "status": str, "started_at": str,
+                              "updated_at": str, "completed_at": str}, pk="id",
+                             foreign_keys=[("respondent_id", "respondents")],
+                             not_null={"questionnaire_id", "questionnaire_version", "status", "started_at"})
+    db["assessments"].create_index(["respondent_id", "status"])
+    db["answers"].create({"id": int, "assessment_id": int, "question_id": str, "value": str, "withdrawn": int,
+                          "at": str}, pk="id", foreign_keys=[("assessment_id", "assessments")],
+                         not_null={"assessment_id", "question_id", "at"})
+    db["answers"].create_index(["assessment_id", "question_id"])
+    db["results"].create({"assessment_id": int, "questionnaire_id": str, "questionnaire_version": str, "level": int,
+                          "points": int, "max_points": int, "percent": float, "detail": str, "created_at": str},
+                         pk="assessment_id", foreign_keys=[("assessment_id", "assessments")])
+
+
+# Append only: a released file's schema is changed by a new function here, never by editing one.
+MIGRATIONS: list[Migration] = [_v1_initial]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    id: int
+    respondent_id: int
+    questionnaire_id: str
+    questionnaire_version: str
+    channel: str
+    language: str
+    cohort: str | None
+    status: str
+    started_at: str
+
+
+class Store:
+    def __init__(self, path: str | Path, *, now: Clock = lambda: datetime.now(UTC),
+                 migrations: list[Migration] | None = None):
+        self.path = str(path)
+        self._now = now
+        with self._errors():
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT)
+            self.db = sqlite_utils.Database(connection)
+            migrate(self.db, MIGRATIONS if migrations is None else migrations)
+            if self.path != ":memory:":
+                self.db.enable_wal()
+            self.db.execute("PRAGMA foreign_keys = ON")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- respondents and consent ------------------------------------------------------------
+
+    def respondent(self, channel: str, external_id: str, *, language: str, name: str | None = None) -> int:
+        with self._errors():
+            row = self._one("select id from respondents where channel = ? and external_id = ?", [channel, external_id])
+            if row:
+                return int(row["id"])
+            table = self.db["respondents"].insert({"channel": channel, "external_id": external_id, "name": name,
+                                                   "language": language, "created_at": self._stamp()})
+            return int(table.last_pk)
+
+    def record_consent(self, respondent_id: int, text_version: str, *, agreed: bool) -> None:
+        with self._errors():
+            self.db["consents"].insert({"respondent_id": respondent_id, "text_version": text_version,
+                                        "agreed": int(agreed), "at": self._stamp()})
+
+    def has_consent(self, respondent_id: int, text_version: str) -> bool:
+        with self._errors():
+            row = self._one("select agreed from consents where respondent_id = ? and text_version = ? "
+                            "and withdrawn_at is null order by id desc limit 1", [respondent_id, text_version])
+            return bool(row and row["agreed"])
+
+    # -- assessments and answers ------------------------------------------------------------
+
+    def start_assessment(self, respondent_id: int, *, questionnaire_id: str, questionnaire_version: str,
+                         channel: str, language: str, cohort: str | None = None) -> Assessment:
+        stamp = self._stamp()
+        row = {"respondent_id": respondent_id, "questionnaire_id": questionnaire_id,
+               "questionnaire_version": questionnaire_version, "channel": channel, "language": language,
+               "cohort": cohort, "status": "in_progress", "started_at": stamp, "updated_at": stamp}
+        with self._errors():
+            table = self.db["assessments"].insert(row)
+            return self.assessment(int(table.last_pk))
+
+    def assessment(self, assessment_id: int) -> Assessment:
+        with self._errors():
+            row = self._one("select * from assessments where id = ?", [assessment_id])
+        if row is None:
+            raise StorageError(f"no assessment {assessment_id} in {self.path}")
+        return _assessment(row)
+
+    def unfinished(self, channel: str, respondent_id: int | None = None) -> Assessment | None:
+        """The latest assessment in progress on `channel` (for one respondent, if given)."""
+        sql = "select * from assessments where channel = ? and status = 'in_progress'"
+        params: list[Any] = [channel]
+        if respondent_id is not None:
+            sql += " and respondent_id = ?"
+            params.append(respondent_id)
+        with self._errors():
+            row = self._one(sql + " order by id desc limit 1", params)
+        return _assessment(row) if row else None
+
+    def record_answer(self, assessment_id: int, question_id: str, value: Value, *, withdrawn: bool = False) -> None:
+        """Commit one answer (or its withdrawal) before anything else happens."""
+        stamp = self._stamp()
+        encoded = None if withdrawn else json.dumps(list(value) if isinstance(value, tuple) else value,
+                                                   ensure_ascii=False)
+        with self._errors(), self.db.atomic():
+            self.db["answers"].insert({"assessment_id": assessment_id, "question_id": question_id,
+                                       "value": encoded, "withdrawn": int(withdrawn), "at": stamp})
+            self.db.execute("update assessments set updated_at = ? where id = ?", [stamp, assessment_id])
+
+    def answers(self, assessment_id: int) -> dict[str, Value]:
+        """The current answers: the latest row per question, unless that row withdrew it."""
+        sql = ("select question_id, value, withdrawn from answers where id in "
+               "(select max(id) from answers where assessment_id = ? group by question_id) order by id")
+        with self._errors():
+            rows = self.db.execute(sql, [assessment_id]).fetchall()
+        return {qid: _decode(value) for qid, value, withdrawn in rows if not withdrawn}
+
+    def answer_history(self, assessment_id: int) -> list[dict[str, Any]]:
+        with self._errors():
+            return list(self.db.query("select question_id, value, withdrawn, at from answers "
+                                      "where assessment_id = ? order by id", [assessment_id]))
+
+    def abandon(self, assessment_id: int) -> None:
+        with self._errors():
+            self.db.execute("update assessments set status = 'abandoned', updated_at = ? where id = ?",
+                            [self._stamp(), assessment_id])
+
+    def complete(self, assessment_id: int, result: Result) -> None:
+        """Store the result and close the assessment in one transaction."""
+        stamp = self._stamp()
+        detail = result.model_dump_json(include={"level_name", "pillars", "roadmap", "shown"})
+        with self._errors(), self.db.atomic():
+            self.db["results"].insert({"assessment_id": assessment_id, "questionnaire_id": result.questionnaire,
+                                       "questionnaire_version": result.version, "level": result.level,
+                                       "points": result.points, "max_points": result.max_points,
+                                       "percent": result.percent, "detail": detail, "created_at": stamp},
+                                      replace=True)
+            self.db.execute("update assessments set status = 'completed', completed_at = ?, updated_at = ? "
+                            "where id = ?", [stamp, stamp, assessment_id])
+
+    def result_row(self, assessment_id: int) -> dict[str, Any] | None:
+        with self._errors():
+            return self._one("select * from results where assessment_id = ?", [assessment_id])
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
+        return next(iter(self.db.query(sql, params)), None)
+
+    def _stamp(self) -> str:
+        return self._now().isoformat(timespec="seconds")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            raise StorageError(_explain(self.path, str(error))) from None
+        except sqlite3.DatabaseError as error:
+            raise StorageError(f"{self.path} is not an sme-bot database ({error}); pass another file with --db") from None
+
+
+def migrate(db: sqlite_utils.Database, migrations: list[Migration]) -> None:
+    """Bring an older file up to date, one recorded step at a time; refuse a newer one."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(migrations):
+        raise StorageError(f"the database was written by a newer sme-bot (schema {version}, this one knows "
+                           f"{len(migrations)}); upgrade sme-bot to open it")
+    for number, step in enumerate(migrations[version:], start=version + 1):
+        with db.atomic():
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+
+
+def _explain(path: str, message: str) -> str:
+    if "locked" in message or "busy" in message:
+        return f"the database {path} is locked by another program; close it or wait, then try again"
+    if "readonly" in message or "read-only" in message:
+        return f"the database {path} is read-only; make it writable or pass another file with --db"
+    if "unable to open" in message:
+        return f"cannot open the database {path}; check that its folder exists and is writable"
+    return f"database error in {path}: {message}"
+
+
+def _decode(value: str | None) -> Value:
+    decoded = json.loads(value) if value is not None else None
+    return tuple(decoded) if isinstance(decoded, list) else decoded
+
+
+def _assessment(row: dict[str, Any]) -> Assessment:
+    return Assessment(id=row["id"], respondent_id=row["respondent_id"], questionnaire_id=row["questionnaire_id"],
+                      questionnaire_version=row["questionnaire_version"], channel=row["channel"],
+                      language=row["language"], cohort=row["cohort"], status=row["status"],
+                      started_at=row["started_at"])
