@@ -24,7 +24,7 @@ from sme_bot.session import CONSENT_VERSION, Session
 from sme_bot.storage import Store
 
 CHANNEL = "console"
-BAR_WIDTH = 20
+BAR_WIDTH = 12
 EXIT_OK, EXIT_INTERRUPTED = 0, 130
 
 
