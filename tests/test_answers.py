@@ -75,3 +75,8 @@ def test_free_text_is_cleaned_and_length_checked(tiny):
                                       ([1], False)])
 def test_values_given_directly_are_checked_like_typed_ones(tiny, given, ok):
     assert isinstance(accept(q(tiny, "channels"), given), Reason) is not ok
+
+
+def test_label_words_in_another_order_still_match(quick):
+    assert parse(q(quick, "o_tasks"), "zalo groups") == "zalo_groups"
+    assert parse(q(quick, "o_tasks"), "nhom zalo") == "zalo_groups"

@@ -4,6 +4,7 @@ Interactive, it uses rich's colours and prompts. With stdin not a terminal it pr
 and echoes each answer read, so `sme-bot console < persona.txt` reads like a transcript.
 """
 
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,8 +42,12 @@ class Terminal:
     interactive: bool
 
     def read(self, label: str) -> str:
-        if self.interactive:
-            return self.console.input(f"[bold cyan]{label}›[/] ")
+        if self.interactive and self.stdin is sys.stdin:
+            try:
+                # input() under rich's prompt gives line editing on a real terminal.
+                return self.console.input(f"[bold cyan]{label}›[/] ")
+            except EOFError:  # Ctrl-D
+                raise _EndOfInput from None
         line = self.stdin.readline()
         # Scripted demos carry notes for the trainer on lines starting with #.
         while line.startswith("#"):

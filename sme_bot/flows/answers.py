@@ -106,14 +106,22 @@ def _match_label(options: tuple[Option, ...], text: str) -> Option | Reason:
     exact = [o for o in options if key in (fold(o.label.vi), fold(o.label.en), o.id)]
     if len(exact) == 1:
         return exact[0]
-    partial = exact or (
-        [o for o in options if key in fold(o.label.vi) or key in fold(o.label.en)] if len(key) >= _MIN_PARTIAL else []
-    )
+    partial = exact or [o for o in options if _resembles(key, o)]
     if len(partial) == 1:
         return partial[0]
     if partial:
         return Reason("ambiguous", {"text": quote(text)})
     return Reason("no_match", {"text": quote(text), "count": len(options)})
+
+
+def _resembles(key: str, option: Option) -> bool:
+    """Part of a label ("excel" in "File Excel"), or its words in another order ("zalo groups")."""
+    for label in (fold(option.label.vi), fold(option.label.en)):
+        if len(key) >= _MIN_PARTIAL and key in label:
+            return True
+        if set(key.split()) <= set(label.split()):
+            return True
+    return False
 
 
 def _parse_multi(question: Question, text: str) -> tuple[str, ...] | Reason:

@@ -1,0 +1,180 @@
+"""The trainer's console, run as a user runs it: the real `sme-bot` command on a real database file."""
+
+import io
+import json
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from conftest import EXAMPLES, REPO, sme_bot
+from sme_bot.channels import console as channel
+from sme_bot.storage import Store
+
+GOLDEN = REPO / "tests" / "golden"
+
+
+def persona(name):
+    return (EXAMPLES / name).read_text(encoding="utf-8")
+
+
+def answer_lines(text):
+    return [line for line in text.splitlines() if not line.startswith("#")]
+
+
+def rows(db, sql):
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_scripted_persona_prints_the_golden_transcript(tmp_path):
+    result = sme_bot("console", "--db", str(tmp_path / "demo.db"), stdin=persona("persona-small-shop.txt"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (GOLDEN / "persona-small-shop.vi.txt").read_text(encoding="utf-8")
+    assert "\x1b[" not in result.stdout  # plain text when stdin is not a terminal
+
+
+@pytest.mark.parametrize("name,args,level", [
+    ("persona-small-shop.txt", [], 1),
+    ("persona-manufacturer.txt", [], 4),
+    ("persona-cafe-quick-en.txt", ["--questionnaire", "quick-check", "--lang", "en"], 3),
+])
+def test_each_persona_is_stored_with_the_same_result_sme_bot_score_gives(tmp_path, name, args, level):
+    db = tmp_path / "demo.db"
+    result = sme_bot("console", "--db", str(db), *args, stdin=persona(name))
+    assert result.returncode == 0, result.stderr
+    (assessment_id, questionnaire, version, status), = rows(
+        db, "select id, questionnaire_id, questionnaire_version, status from assessments")
+    assert status == "completed"
+    answers = {qid: json.loads(value) for qid, value in rows(
+        db, f"select question_id, value from answers where id in (select max(id) from answers "
+            f"where assessment_id = {assessment_id} group by question_id) and withdrawn = 0")}
+    (tmp_path / "answers.json").write_text(json.dumps(answers, ensure_ascii=False), encoding="utf-8")
+    scored = sme_bot("score", questionnaire, "--answers", str(tmp_path / "answers.json"))
+    assert scored.returncode == 0, scored.stderr
+    expected = json.loads(scored.stdout)
+    (stored_level, stored_points, stored_version), = rows(db, "select level, points, questionnaire_version from results")
+    assert (stored_level, stored_points, stored_version) == (expected["level"], expected["points"], version)
+    assert stored_level == level
+
+
+def test_declining_consent_stores_nothing(tmp_path):
+    db = tmp_path / "demo.db"
+    result = sme_bot("console", "--db", str(db), stdin="2\n1\n1\n")
+    assert result.returncode == 0
+    assert "Không có gì được lưu" in result.stdout
+    assert rows(db, "select count(*) from respondents") == [(0,)]
+    assert rows(db, "select count(*) from answers") == [(0,)]
+
+
+def test_consent_is_recorded_with_its_version_before_any_answer(tmp_path):
+    db = tmp_path / "demo.db"
+    sme_bot("console", "--db", str(db), stdin="1\nBa\n")
+    assert rows(db, "select text_version, agreed from consents") == [("2026-11", 1)]
+
+
+def test_quit_keeps_progress_and_the_next_run_resumes_at_the_same_question(tmp_path):
+    db = tmp_path / "demo.db"
+    lines = answer_lines(persona("persona-small-shop.txt"))
+    first = sme_bot("console", "--db", str(db), stdin="\n".join(lines[:6] + ["/quit"]) + "\n")
+    assert first.returncode == 0 and "Đã lưu tiến độ" in first.stdout
+    assert rows(db, "select count(*) from answers") == [(5,)]
+    second = sme_bot("console", "--db", str(db), "--resume", stdin="\n".join(lines[6:]) + "\n")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.index("Câu 6/") < second.stdout.index("Câu 7/")
+    assert "Câu 5/" not in second.stdout and "Kết quả: Mức 1" in second.stdout
+    assert rows(db, "select status from assessments") == [("completed",)]
+
+
+def test_end_of_input_mid_way_keeps_every_answer(tmp_path):
+    db = tmp_path / "demo.db"
+    result = sme_bot("console", "--db", str(db), stdin="1\nBa\n1\n3\n")
+    assert result.returncode == 0
+    assert "3 câu trả lời đã được lưu" in result.stdout
+    assert rows(db, "select question_id from answers order by id") == [("business_name",), ("sector",), ("employees",)]
+
+
+def test_ctrl_c_mid_way_keeps_every_answer(tmp_path):
+    db = tmp_path / "demo.db"
+    command = Path(__import__("sys").executable).with_name("sme-bot")
+    process = subprocess.Popen([str(command), "console", "--db", str(db)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdin.write("1\nBa\n1\n")
+    process.stdin.flush()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if db.exists() and rows(db, "select count(*) from answers")[0][0] == 2:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "Đã lưu tiến độ" in out
+    assert rows(db, "select question_id, value from answers") == [("business_name", '"Ba"'), ("sector", '"retail"')]
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "99", "0", "not an option", "\x1b[31m\x00", "x" * 5000, "/unknown"])
+def test_bad_input_is_re_asked_and_nothing_is_stored(tmp_path, bad):
+    db = tmp_path / "demo.db"
+    result = sme_bot("console", "--db", str(db), stdin=f"1\nBa\n{bad}\n1\n")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert result.stdout.count("Lĩnh vực hoạt động chính?") == 2
+    assert "⚠" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 200
+    assert rows(db, "select question_id, value from answers order by id") == [("business_name", '"Ba"'),
+                                                                           ("sector", '"retail"')]
+
+
+def test_back_restart_and_skip_work_from_the_console(tmp_path):
+    db = tmp_path / "demo.db"
+    script = "1\n/skip\n/back\nBa\n/skip\n1\n/restart\n1\nAn\n2\n"
+    result = sme_bot("console", "--db", str(db), "--lang", "en", stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "This question is required" in result.stdout
+    assert "Started again from the first question." in result.stdout
+    assert rows(db, "select status from assessments order by id") == [("abandoned",), ("in_progress",)]
+    (second,), = rows(db, "select max(id) from assessments")
+    assert rows(db, f"select question_id, value from answers where assessment_id = {second}") == [
+        ("business_name", '"An"'), ("sector", '"food"')]
+
+
+def test_a_locked_database_is_one_line_not_a_traceback(tmp_path):
+    db = tmp_path / "demo.db"
+    Store(db).close()
+    conn = sqlite3.connect(db)
+    conn.execute("BEGIN EXCLUSIVE")  # another program holds the file
+    try:
+        result = sme_bot("console", "--db", str(db), stdin="1\nBa\n")
+    finally:
+        conn.rollback()
+        conn.close()
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("is locked by another program; close it or wait, then try again")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_missing_database_folder_is_one_line(tmp_path):
+    result = sme_bot("console", "--db", str(tmp_path / "no" / "such" / "dir.db"), stdin="1\n")
+    assert result.returncode == 1
+    assert "check that its folder exists" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_interactive_runs_offer_to_resume(tmp_path, tiny):
+    store = Store(tmp_path / "demo.db")
+    out = io.StringIO()
+
+    def run(script):
+        terminal = channel.Terminal(console=Console(file=out, width=100), stdin=io.StringIO(script), interactive=True)
+        return channel.run(store, tiny, terminal, lang="en")
+
+    assert run("1\n3\n") == 0  # consent, one answer, then Ctrl-D
+    assert run("1\nBa\n") == 0  # "Continue", then the next question
+    assert "There is an unfinished assessment (1 questions answered)" in out.getvalue()
+    assert store.answers(store.unfinished("console").id) == {"staff": 3.0, "nickname": "Ba"}
