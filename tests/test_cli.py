@@ -1,0 +1,93 @@
+"""`sme-bot score`, `sme-bot show` and the help texts, run as a user runs them."""
+
+import json
+
+import pytest
+
+from conftest import sme_bot
+
+
+def write(tmp_path, data, name="answers.json"):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return str(path)
+
+
+QUICK_ANSWERS = {"sector": "food", "employees": 6, "c_presence": ["zalo_oa", "maps"], "c_payments": ["transfer"],
+                 "s_plan": "written", "i_accounting": "excel", "i_safety": ["backup"], "o_sales": "pos",
+                 "o_tasks": "zalo_groups", "k_skills": "office", "d_customers": "phone", "d_consent": "no"}
+
+
+def test_score_prints_the_json_design_md_promises(tmp_path):
+    result = sme_bot("score", "quick-check", "--answers", write(tmp_path, QUICK_ANSWERS), "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["questionnaire"], data["version"], data["max_points"]) == ("quick-check", "2026.1", 95)
+    assert [p["id"] for p in data["pillars"]] == ["customer", "strategy", "infrastructure", "operations", "culture", "data"]
+    assert data["points"] == sum(p["points"] for p in data["pillars"]) == 5 + 4 + 5 + 3 + 4 + 6 + 5 + 5 + 5 + 0
+    assert data["roadmap"][0]["priority"] == 1 and data["roadmap"][0]["text"]
+
+
+def test_score_as_text_shows_the_level_the_pillars_and_the_whole_roadmap(tmp_path):
+    result = sme_bot("score", "quick-check", "--answers", write(tmp_path, QUICK_ANSWERS), "--format", "text",
+                     "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    assert "Result: Level" in result.stdout and "Digital customer experience" in result.stdout
+    assert "more steps in the full roadmap" not in result.stdout
+
+
+def test_score_notes_unanswered_questions(tmp_path):
+    result = sme_bot("score", "quick-check", "--answers", write(tmp_path, {"sector": "food"}))
+    assert result.returncode == 0
+    assert "unanswered, counted as 0 points" in result.stderr and "employees" in result.stderr
+    assert json.loads(result.stdout)["points"] == 0
+
+
+@pytest.mark.parametrize("content,message", [
+    ({"nope": 1}, "question 'nope' is not in quick-check"),
+    ({"sector": "bakery"}, "question 'sector': That matches no option: \"bakery\""),
+    ({"employees": 0}, "question 'employees': 0 is outside the allowed range"),
+    ({"c_presence": ["none", "maps"]}, "cannot be combined with other answers"),
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "expected a JSON object"),
+])
+def test_score_rejects_a_bad_answers_file_in_one_line(tmp_path, content, message):
+    result = sme_bot("score", "quick-check", "--answers", write(tmp_path, content))
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_score_on_an_unknown_questionnaire_says_so(tmp_path):
+    result = sme_bot("score", "dbi-2099", "--answers", write(tmp_path, {}))
+    assert result.returncode == 1 and "dbi-2099.toml: file not found" in result.stderr
+
+
+def test_show_prints_a_paper_form_with_points():
+    result = sme_bot("show", "dbi-sme", "--lang", "en")
+    assert result.returncode == 0
+    assert "DIGITAL CUSTOMER EXPERIENCE (UP TO 65 PTS)" in result.stdout
+    assert "[ ] 4. At least weekly (8 pts)" in result.stdout
+    assert "Asked only when question 6 is:" in result.stdout
+
+
+def test_show_markdown_has_headings_and_checkboxes():
+    result = sme_bot("show", "quick-check", "--format", "markdown")
+    assert result.stdout.startswith("# Kiểm tra nhanh")
+    assert "## Chiến lược (tối đa 10 điểm)" in result.stdout and "- [ ] 1." in result.stdout
+
+
+def test_show_json_has_every_id_option_and_point():
+    data = json.loads(sme_bot("show", "dbi-sme", "--format", "json").stdout)
+    assert data["max_points"] == 320 and len(data["pillars"]) == 6
+    question = next(x for p in data["pillars"] for x in p["questions"] if x["id"] == "c_updates")
+    assert question["max_points"] == 10 and question["options"][3] == {
+        "id": "weekly", "label": {"vi": "Ít nhất mỗi tuần", "en": "At least weekly"}, "points": 8, "exclusive": False}
+    assert sum(x["max_points"] for p in data["pillars"] for x in p["questions"]) == 320
+
+
+@pytest.mark.parametrize("command", [[], ["console"], ["validate"], ["show"], ["score"]])
+def test_every_command_explains_itself_with_an_example(command):
+    result = sme_bot(*command, "--help")
+    assert result.returncode == 0
+    assert "sme-bot" in result.stdout and "Usage:" in result.stdout
