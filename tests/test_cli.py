@@ -91,3 +91,10 @@ def test_every_command_explains_itself_with_an_example(command):
     result = sme_bot(*command, "--help")
     assert result.returncode == 0
     assert "sme-bot" in result.stdout and "Usage:" in result.stdout
+
+
+def test_the_console_starts_without_heavy_libraries(tmp_path):
+    result = sme_bot("console", "--db", str(tmp_path / "x.db"), stdin="1\n", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "sme_bot.channels.console" in imported  # the probe works
+    assert not {name for name in imported if name.split(".")[0] in {"telegram", "matplotlib", "openpyxl", "httpx"}}
