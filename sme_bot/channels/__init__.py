@@ -1,0 +1,1 @@
+"""Channel adapters: translate between a channel (console, Telegram) and the core."""
