@@ -178,3 +178,37 @@ def test_interactive_runs_offer_to_resume(tmp_path, tiny):
     assert run("1\nBa\n") == 0  # "Continue", then the next question
     assert "There is an unfinished assessment (1 questions answered)" in out.getvalue()
     assert store.answers(store.unfinished("console").id) == {"staff": 3.0, "nickname": "Ba"}
+
+
+def test_an_assessment_begun_on_another_version_is_not_resumed(tmp_path, tiny):
+    from conftest import TINY, write_tiny
+
+    db = tmp_path / "demo.db"
+    first = sme_bot("console", "--questionnaire", str(write_tiny(tmp_path)), "--db", str(db), stdin="1\n3\n")
+    assert first.returncode == 0
+    newer = write_tiny(tmp_path, TINY.replace('version = "1"', 'version = "2"'))
+    second = sme_bot("console", "--questionnaire", str(newer), "--db", str(db), "--resume", stdin="1\n4\n")
+    assert second.returncode == 0
+    assert rows(db, "select questionnaire_version, status from assessments order by id") == [
+        ("1", "in_progress"), ("2", "in_progress")]
+    assert rows(db, "select assessment_id, value from answers order by id") == [(1, "3.0"), (2, "4.0")]
+
+
+def test_a_missing_config_or_questionnaire_is_one_line(tmp_path):
+    for args in (["--config", str(tmp_path / "nope.toml")], ["--questionnaire", "nope"]):
+        result = sme_bot("console", "--db", str(tmp_path / "x.db"), *args, stdin="1\n")
+        assert result.returncode == 1 and "not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bot_toml_sets_the_language_and_the_database_beside_it(tmp_path):
+    (tmp_path / "bot.toml").write_text('[assessment]\nlanguage = "en"\n[storage]\ndatabase = "data/sme.db"\n')
+    (tmp_path / "data").mkdir()
+    result = sme_bot("console", "--config", str(tmp_path / "bot.toml"), stdin="1\n", cwd=REPO)
+    assert "Before we start" in result.stdout
+    assert (tmp_path / "data" / "sme.db").exists()
+
+
+def test_a_wrong_value_in_bot_toml_is_named(tmp_path):
+    (tmp_path / "bot.toml").write_text('[assessment]\nlanguage = "fr"\n')
+    result = sme_bot("console", "--config", str(tmp_path / "bot.toml"), stdin="1\n")
+    assert result.returncode == 1 and "assessment.language" in result.stderr and "Traceback" not in result.stderr

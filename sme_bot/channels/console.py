@@ -110,7 +110,11 @@ def _dispatch(session: Session, line: str, command: str) -> Step:
 def _open(store: Store, q: Questionnaire, terminal: Terminal, *, lang: str, resume: bool | None,
           cohort: str | None) -> Session | None:
     unfinished = store.unfinished(CHANNEL)
-    if unfinished is not None and unfinished.questionnaire_id == q.id and resume is not False:
+    if unfinished and (unfinished.questionnaire_id, unfinished.questionnaire_version) != (q.id, q.version):
+        # Begun on another questionnaire or version of it: continuing with this file would mix
+        # answers given under different questions.
+        unfinished = None
+    if unfinished is not None and resume is not False:
         if resume is None and terminal.interactive:
             answered = len(store.answers(unfinished.id))
             resume = _choose(terminal, lang, "resume_offer", ["resume_continue", "resume_new"], answered=answered) == 0
