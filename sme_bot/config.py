@@ -30,8 +30,21 @@ class Storage(Section):
     database: Path = Path("sme-bot.db")
 
 
+class Telegram(Section):
+    # Telegram's own API by default; a self-hosted Bot API server or a local test server otherwise.
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: str = Field(default="polling", pattern="^(polling|webhook)$")
+    webhook_url: str = ""  # the public https address Telegram posts to, in webhook mode
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    reminder_hours: float = Field(default=24, gt=0)
+    admins: list[int] = []
+
+
 class Config(Section):
     programme: Programme = Programme()
+    telegram: Telegram = Telegram()
     assessment: Assessment = Assessment()
     storage: Storage = Storage()
 

@@ -47,8 +47,24 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
                          pk="assessment_id", foreign_keys=[("assessment_id", "assessments")])
 
 
+def _v2_chats(db: sqlite_utils.Database) -> None:
+    """What a chat channel needs beyond answers: where the chat stands, reminders, support, deletions."""
+    db["chats"].create({"respondent_id": int, "chat_id": int, "language": str, "pending": str, "draft": str,
+                        "prompt_message_id": int, "prompt_text": str, "prompt_question": str, "blocked": int, "updated_at": str},
+                       pk="respondent_id", foreign_keys=[("respondent_id", "respondents")])
+    db["assessments"].add_column("reminded_at", str)
+    db["support_requests"].create({"id": int, "assessment_id": int, "respondent_id": int, "pillars": str,
+                                   "status": str, "created_at": str}, pk="id",
+                                  foreign_keys=[("assessment_id", "assessments"), ("respondent_id", "respondents")])
+    # Telegram may deliver an update twice; its id is kept to process it once.
+    db["processed_updates"].create({"update_id": int, "at": str}, pk="update_id")
+    db["deletions"].create({"id": int, "channel": str, "rows": int, "at": str}, pk="id")
+    # Cohorts are created by staff; a join link carries the code.
+    db["cohorts"].create({"code": str, "name": str, "starts": str, "ends": str, "created_at": str}, pk="code")
+
+
 # Append only: a released file's schema is changed by a new function here, never by editing one.
-MIGRATIONS: list[Migration] = [_v1_initial]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_chats]
 
 
 @dataclass(frozen=True)
@@ -163,7 +179,7 @@ class Store:
     def complete(self, assessment_id: int, result: Result) -> None:
         """Store the result and close the assessment in one transaction."""
         stamp = self._stamp()
-        detail = result.model_dump_json(include={"level_name", "pillars", "roadmap", "shown"})
+        detail = result.model_dump_json()
         with self._errors(), self.db.atomic():
             self.db["results"].insert({"assessment_id": assessment_id, "questionnaire_id": result.questionnaire,
                                        "questionnaire_version": result.version, "level": result.level,
@@ -176,6 +192,88 @@ class Store:
     def result_row(self, assessment_id: int) -> dict[str, Any] | None:
         with self._errors():
             return self._one("select * from results where assessment_id = ?", [assessment_id])
+
+    def cancel(self, assessment_id: int) -> None:
+        with self._errors():
+            self.db.execute("update assessments set status = 'cancelled', updated_at = ? where id = ?",
+                            [self._stamp(), assessment_id])
+
+    def results(self, respondent_id: int) -> list[tuple[int, Result]]:
+        """Every stored result of a respondent with its assessment id, oldest first."""
+        with self._errors():
+            rows = self.db.execute("select r.assessment_id, r.detail from results r join assessments a "
+                                   "on a.id = r.assessment_id where a.respondent_id = ? order by r.assessment_id",
+                                   [respondent_id]).fetchall()
+        return [(assessment_id, Result.model_validate_json(detail)) for assessment_id, detail in rows]
+
+    # -- chat channels --------------------------------------------------------------------------
+
+    def cohort_exists(self, code: str) -> bool:
+        with self._errors():
+            return self._one("select code from cohorts where code = ?", [code]) is not None
+
+    def find_respondent(self, channel: str, external_id: str) -> int | None:
+        with self._errors():
+            row = self._one("select id from respondents where channel = ? and external_id = ?", [channel, external_id])
+        return int(row["id"]) if row else None
+
+    def chat(self, respondent_id: int) -> dict[str, Any] | None:
+        with self._errors():
+            return self._one("select * from chats where respondent_id = ?", [respondent_id])
+
+    def save_chat(self, respondent_id: int, **fields: Any) -> None:
+        with self._errors():
+            self.db["chats"].upsert({"respondent_id": respondent_id, **fields, "updated_at": self._stamp()},
+                                    pk="respondent_id")
+
+    def first_time(self, update_id: int) -> bool:
+        """Record an incoming update; False when it was seen before."""
+        with self._errors():
+            cursor = self.db.execute("insert or ignore into processed_updates (update_id, at) values (?, ?)",
+                                     [update_id, self._stamp()])
+        return cursor.rowcount == 1
+
+    def request_support(self, assessment_id: int, respondent_id: int, pillars: list[str]) -> bool:
+        """Record a support request; False when this assessment already has an open one."""
+        with self._errors(), self.db.atomic():
+            if self._one("select id from support_requests where assessment_id = ? and status = 'open'", [assessment_id]):
+                return False
+            self.db["support_requests"].insert({"assessment_id": assessment_id, "respondent_id": respondent_id,
+                                                "pillars": json.dumps(pillars), "status": "open",
+                                                "created_at": self._stamp()})
+        return True
+
+    def due_reminders(self, channel: str, idle_since: datetime) -> list[tuple[Assessment, dict[str, Any]]]:
+        """Assessments in progress, untouched since `idle_since`, never reminded, in a chat not blocked."""
+        sql = ("select a.*, c.chat_id, c.language as chat_language from assessments a "
+               "join chats c on c.respondent_id = a.respondent_id where a.channel = ? and a.status = 'in_progress' "
+               "and a.reminded_at is null and a.updated_at < ? and coalesce(c.blocked, 0) = 0 order by a.id")
+        with self._errors():
+            rows = list(self.db.query(sql, [channel, idle_since.isoformat(timespec="seconds")]))
+        return [(_assessment(row), row) for row in rows]
+
+    def mark_reminded(self, assessment_id: int) -> None:
+        with self._errors():
+            self.db.execute("update assessments set reminded_at = ? where id = ?", [self._stamp(), assessment_id])
+
+    def delete_respondent(self, respondent_id: int) -> int:
+        """Remove every personal row of one respondent; record that (not who) in deletions."""
+        owned = "(select id from assessments where respondent_id = ?)"
+        statements = [
+            f"delete from answers where assessment_id in {owned}",
+            f"delete from results where assessment_id in {owned}",
+            "delete from support_requests where respondent_id = ?",
+            "delete from assessments where respondent_id = ?",
+            "delete from consents where respondent_id = ?",
+            "delete from chats where respondent_id = ?",
+            "delete from respondents where id = ?",
+        ]
+        with self._errors(), self.db.atomic():
+            channel = self._one("select channel from respondents where id = ?", [respondent_id])
+            removed = sum(self.db.execute(sql, [respondent_id]).rowcount for sql in statements)
+            self.db["deletions"].insert({"channel": channel["channel"] if channel else None, "rows": removed,
+                                         "at": self._stamp()})
+        return removed
 
     # -- plumbing -------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The Telegram channel: the owner's journey through python-telegram-bot."""

@@ -1,0 +1,192 @@
+"""python-telegram-bot wiring: updates in, Conversation replies out, nothing else.
+
+Sends go through PTB's AIORateLimiter (30 messages a second overall, retries after flood
+control). A failed send never loses an answer: answers are committed before anything is sent,
+and the next message from the owner shows the current question again.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler,
+                          CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
+from telegram.request import BaseRequest
+
+from sme_bot.channels.telegram.conversation import CHANNEL, Buttons, Conversation, Programme, Reply, User
+from sme_bot.config import Config
+from sme_bot.questionnaire import Questionnaire
+from sme_bot.storage import Store
+
+log = logging.getLogger("sme_bot.telegram")
+
+COMMANDS = ["back", "restart", "lang", "help", "privacy", "result", "delete", "cancel"]
+# How often due reminders are looked for; a reminder is at most this late.
+REMINDER_CHECK_SECONDS = 600
+
+
+def configure_logging() -> None:
+    """One line per update at INFO; the libraries' request logs, which carry the token in URLs
+    and owners' texts in parameters, only from WARNING up."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "telegram", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def build_application(config: Config, questionnaire: Questionnaire, store: Store, *, token: str,
+                      request: BaseRequest | None = None, now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                      reminders: bool = True, rate_limit: bool = True) -> Application:
+    """The bot as a PTB Application; tests pass `request` to replace only the HTTP layer, and
+    benchmarks turn off the rate limiter to measure the bot rather than Telegram's send budget."""
+    builder = (Application.builder().token(token).base_url(config.telegram.base_url)
+               .base_file_url(config.telegram.base_file_url))
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=30, overall_time_period=1, max_retries=3))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app = builder.build()
+    programme = Programme(name=config.programme.name, contact=config.programme.contact)
+    conversation = Conversation(store, questionnaire, programme,
+                                default_language=config.assessment.language)
+    bot = TelegramBot(conversation, store, now=now, reminder_after=timedelta(hours=config.telegram.reminder_hours))
+    app.add_handler(TypeHandler(Update, bot.once), group=-1)
+    app.add_handler(CommandHandler("start", bot.start))
+    app.add_handler(CommandHandler(COMMANDS, bot.command))
+    app.add_handler(CallbackQueryHandler(bot.button))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, bot.edited))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, bot.text))
+    app.add_handler(MessageHandler(filters.COMMAND, bot.unknown_command))
+    app.add_handler(MessageHandler(filters.ALL, bot.unsupported))
+    app.add_error_handler(bot.error)
+    if reminders and app.job_queue is not None:
+        app.job_queue.run_repeating(bot.remind, interval=REMINDER_CHECK_SECONDS, first=30)
+    app.bot_data["sme_bot"] = bot
+    return app
+
+
+def _user(update: Update) -> User:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    name = " ".join(filter(None, [user.first_name, user.last_name])) or user.username
+    return User(id=user.id, chat_id=chat.id, name=name)
+
+
+def _markup(buttons: Buttons) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label[:64], callback_data=data) for label, data in row]
+                                 for row in buttons])
+
+
+class TelegramBot:
+    def __init__(self, conversation: Conversation, store: Store, *, now: Callable[[], datetime],
+                 reminder_after: timedelta):
+        self.conversation = conversation
+        self.store = store
+        self.now = now
+        self.reminder_after = reminder_after
+
+    # -- handlers -------------------------------------------------------------------------
+
+    async def once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Telegram can deliver an update twice; the second copy is dropped here."""
+        if not self.store.first_time(update.update_id):
+            log.info("update %s: repeated, ignored", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        code = context.args[0] if context.args else None
+        await self._deliver(update, context, "start", self.conversation.start(_user(update), code))
+
+    async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None and update.message.text is not None
+        name = update.message.text.split()[0].lstrip("/").split("@")[0].lower()
+        await self._deliver(update, context, f"/{name}", self.conversation.command(_user(update), name))
+
+    async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None and update.message.text is not None
+        await self._deliver(update, context, "text", self.conversation.text(_user(update), update.message.text))
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.callback_query is not None
+        data = update.callback_query.data or ""
+        await self._deliver(update, context, "button", self.conversation.button(_user(update), data))
+
+    async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._deliver(update, context, "edited", self.conversation.unsupported(_user(update), edited=True))
+
+    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._deliver(update, context, "unknown command", self.conversation.command(_user(update), "help"))
+
+    async def unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_user is None or update.effective_chat is None:
+            return  # channel posts, polls and the like: nobody to answer
+        await self._deliver(update, context, "unsupported", self.conversation.unsupported(_user(update)))
+
+    async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else "-"
+        log.error("update %s: %s: %s", update_id, type(context.error).__name__, context.error)
+
+    async def remind(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """One reminder for each assessment left unfinished for the configured time."""
+        for assessment, chat in self.store.due_reminders(CHANNEL, self.now() - self.reminder_after):
+            message = self.conversation.reminder(assessment.id, chat["chat_language"] or assessment.language)
+            self.store.mark_reminded(assessment.id)
+            try:
+                await context.bot.send_message(chat["chat_id"], message.text, reply_markup=_markup(message.buttons))
+                log.info("assessment %s: reminder sent", assessment.id)
+            except Forbidden:
+                self.store.save_chat(assessment.respondent_id, blocked=1)
+                log.info("assessment %s: reminder not sent, the bot is blocked", assessment.id)
+
+    # -- sending --------------------------------------------------------------------------
+
+    async def _deliver(self, update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, reply: Reply) -> None:
+        log.info("update %s: %s", update.update_id, kind)
+        bot = context.bot
+        user = _user(update)
+        respondent = self.store.find_respondent(CHANNEL, str(user.id))
+        chat = self.store.chat(respondent) if respondent is not None else None
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(reply.toast[:190] if reply.toast else None)
+            prompt_id = chat["prompt_message_id"] if chat else None
+            if prompt_id and reply.close_prompt:
+                await self._quietly(bot.edit_message_text(reply.close_prompt[:4096], chat_id=user.chat_id,
+                                                          message_id=prompt_id))
+            if prompt_id and reply.prompt_buttons is not None:
+                await self._quietly(bot.edit_message_reply_markup(chat_id=user.chat_id, message_id=prompt_id,
+                                                                  reply_markup=_markup(reply.prompt_buttons)))
+            for message in reply.messages:
+                sent = await bot.send_message(user.chat_id, message.text[:4096], reply_markup=_markup(message.buttons))
+                if message.question and respondent is not None:
+                    self.store.save_chat(respondent, prompt_message_id=sent.message_id, prompt_text=message.text,
+                                         prompt_question=message.question)
+            if reply.chart is not None:
+                await self._send_chart(bot, user.chat_id, reply, respondent)
+        except Forbidden:
+            if respondent is not None:
+                self.store.save_chat(respondent, blocked=1)
+            log.info("update %s: the owner has blocked the bot", update.update_id)
+
+    async def _send_chart(self, bot, chat_id: int, reply: Reply, respondent: int | None) -> None:  # type: ignore[no-untyped-def]
+        from sme_bot.channels.telegram.chart import result_png
+
+        assert reply.chart is not None
+        lang = self.conversation.language(respondent) if respondent else self.conversation.default_language
+        cutoffs = [lv.pillar_threshold for lv in self.conversation.q.levels if lv.pillar_threshold is not None]
+        try:
+            await bot.send_photo(chat_id, result_png(reply.chart, lang, cutoffs=cutoffs))
+        except (TelegramError, OSError, ValueError) as error:
+            # The result text has already arrived; the picture is a bonus.
+            log.warning("chart not sent: %s", type(error).__name__)
+
+    @staticmethod
+    async def _quietly(call) -> None:  # type: ignore[no-untyped-def]
+        """Marking an old message is a courtesy: a message too old to edit is left as it is."""
+        try:
+            await call
+        except BadRequest as error:
+            log.info("message not edited: %s", error.message)

@@ -1,0 +1,452 @@
+"""The owner's journey on Telegram: the real python-telegram-bot Application, a fake Bot API."""
+
+import json
+import logging
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from fake_bot_api import TOKEN, FakeBotAPI, Harness, Owner, buttons, texts
+from sme_bot import loader
+from sme_bot.channels.telegram.app import build_application
+from sme_bot.config import Config, Telegram
+from sme_bot.scoring import score
+from sme_bot.storage import Store
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def make_bot(tmp_path, clock):
+    made = []
+
+    def make(questionnaire="quick-check", *, rate_limit=False, db="bot.db"):
+        store = Store(tmp_path / db, now=clock)
+        api = FakeBotAPI()
+        config = Config(telegram=Telegram(reminder_hours=24))
+        app = build_application(config, loader.load(questionnaire), store, token=TOKEN, request=api, now=clock,
+                                reminders=False, rate_limit=rate_limit)
+        harness = Harness(app, api)
+        harness.store = store
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        harness.close()
+        harness.store.close()
+
+
+def rows(harness, sql, params=()):
+    return harness.store.db.execute(sql, params).fetchall()
+
+
+def last_question_buttons(calls):
+    asked = [c for c in calls if c.method == "sendMessage" and buttons(c)]
+    return buttons(asked[-1])
+
+
+def agree(harness, owner, code=None):
+    start = harness.say(owner, "/start" + (f" {code}" if code else ""))
+    consent = dict((label, data) for label, data in buttons(start[-1]))
+    return harness.tap(owner, consent["Tôi đồng ý"] if "Tôi đồng ý" in consent else consent["I agree"])
+
+
+def test_start_greets_in_vietnamese_offers_english_and_stores_nothing(make_bot):
+    bot = make_bot()
+    calls = bot.say(Owner(1), "/start")
+    greeting, consent = texts(calls)
+    assert greeting.startswith("Xin chào!") and "12 câu hỏi" in greeting and "khoảng 3 phút" in greeting
+    assert "Chương trình hỗ trợ" in greeting
+    assert [label for label, _ in buttons(calls[-1])] == ["Tôi đồng ý", "Tôi không đồng ý", "English"]
+    assert rows(bot, "select count(*) from respondents") == [(0,)]
+
+
+def test_english_is_offered_before_consent(make_bot):
+    bot = make_bot()
+    start = bot.say(Owner(1), "/start")
+    english = dict(buttons(start[-1]))["English"]
+    calls = bot.tap(Owner(1), english)
+    assert texts(calls)[0].startswith("Hello!") and ("I agree", "c:1:en:") in buttons(calls[-1])
+
+
+def test_declining_consent_stores_nothing_and_says_how_to_come_back(make_bot):
+    bot = make_bot()
+    start = bot.say(Owner(1), "/start")
+    calls = bot.tap(Owner(1), dict(buttons(start[-1]))["Tôi không đồng ý"])
+    assert "Không có gì được lưu" in texts(calls)[0]
+    assert rows(bot, "select count(*) from respondents") == [(0,)]
+    assert "Vui lòng chọn" in texts(bot.say(Owner(1), "3"))[0]
+    assert rows(bot, "select count(*) from answers") == [(0,)]
+
+
+def test_consent_is_stored_with_version_and_time_then_the_first_question_comes(make_bot, clock):
+    bot = make_bot()
+    calls = agree(bot, Owner(1))
+    assert rows(bot, "select text_version, agreed, at from consents") == [("2026-11", 1, clock.now.isoformat())]
+    question = texts(calls)[-1]
+    assert question.startswith("Câu 1/12 · Thông tin doanh nghiệp") and "Lĩnh vực hoạt động chính?" in question
+    assert ("Bán lẻ, bán buôn, tạp hoá", "a:1:0:0") in buttons(calls[-1])
+
+
+def answer_all(bot, owner, q, pick):
+    """Answer every question: by button where there are options, typed otherwise."""
+    calls = []
+    for _ in range(len(q.all_questions) + 2):
+        asked = [c for c in bot.api.calls if c.method == "sendMessage"][-1]
+        if asked.params["text"].startswith(("Kết quả", "Result")):
+            break
+        choices = buttons(asked)
+        calls += pick(asked, choices)
+    return calls
+
+
+def test_a_whole_assessment_in_vietnamese_is_stored_with_the_result_score_gives(make_bot):
+    bot = make_bot("dbi-sme")
+    owner = Owner(7)
+    q = loader.load("dbi-sme")
+    agree(bot, owner)
+
+    def pick(asked, choices):
+        options = [data for _, data in choices if data.startswith(("a:", "t:"))]
+        if not options:
+            return bot.say(owner, "25" if "số" in asked.params["text"] else "Cơ sở May Hoà")
+        if options[0].startswith("t:"):
+            bot.tap(owner, options[0])
+            return bot.tap(owner, next(d for _, d in choices if d.startswith("d:")))
+        return bot.tap(owner, options[len(options) // 2])
+
+    answer_all(bot, owner, q, pick)
+    (aid, status, version), = rows(bot, "select id, status, questionnaire_version from assessments")
+    assert (status, version) == ("completed", q.version)
+    stored = bot.store.answers(aid)
+    expected = score(q, stored)
+    (level, points, detail), = rows(bot, "select level, points, detail from results")
+    assert (level, points) == (expected.level, expected.points)
+    assert json.loads(detail)["pillars"] == json.loads(expected.model_dump_json())["pillars"]
+
+
+def test_a_whole_assessment_in_english_matches_the_console_and_sme_bot_score(make_bot, tmp_path):
+    from conftest import sme_bot
+
+    bot = make_bot()
+    owner = Owner(8)
+    start = bot.say(owner, "/start")
+    bot.tap(owner, dict(buttons(start[-1]))["English"])
+    bot.tap(owner, "c:1:en:")
+    typed = ["food", "6", "1,2", "transfer, e-wallet", "3", "2", "1,2", "3", "zalo groups", "3", "3", "no"]
+    for text in typed:
+        calls = bot.say(owner, text)
+    assert texts(calls)[0].startswith("Result: Level 3 · Forming")
+    (aid,), = rows(bot, "select id from assessments")
+    (tmp_path / "answers.json").write_text(json.dumps(bot.store.answers(aid)))
+    cli = json.loads(sme_bot("score", "quick-check", "--answers", str(tmp_path / "answers.json")).stdout)
+    console_db = tmp_path / "console.db"
+    sme_bot("console", "-q", "quick-check", "--lang", "en", "--db", str(console_db),
+            stdin="\n".join(["1", *typed]) + "\n")
+    console_row = sqlite3.connect(console_db).execute("select level, points from results").fetchone()
+    assert rows(bot, "select level, points from results")[0] == (cli["level"], cli["points"]) == console_row
+
+
+def test_an_answered_question_is_marked_and_its_buttons_removed(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    first = agree(bot, owner)
+    question_message = [c for c in first if c.method == "sendMessage"][-1]
+    calls = bot.tap(owner, "a:1:0:1")
+    edit = next(c for c in calls if c.method == "editMessageText")
+    assert edit.params["text"].endswith("✅ Ăn uống, cà phê, nhà hàng")
+    assert edit.params["text"].startswith(question_message.params["text"])
+    assert "reply_markup" not in edit.params
+    assert texts(calls)[-1].startswith("Câu 2/12")
+
+
+def test_multiple_choice_toggles_with_ticks_and_a_done_button(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    bot.tap(owner, "a:1:0:0")
+    bot.say(owner, "4")
+    calls = bot.tap(owner, "t:1:2:0")
+    markup = next(c for c in calls if c.method == "editMessageReplyMarkup")
+    assert buttons(markup)[0][0].startswith("✓ Zalo OA")
+    calls = bot.tap(owner, "t:1:2:4")  # "Nowhere yet" clears the others
+    labels = [label for label, _ in buttons(next(c for c in calls if c.method == "editMessageReplyMarkup"))]
+    assert labels[4].startswith("✓") and not labels[0].startswith("✓")
+    bot.tap(owner, "t:1:2:1")
+    bot.tap(owner, "t:1:2:3")
+    calls = bot.tap(owner, "d:1:2")
+    assert bot.store.answers(1)["c_presence"] == ("maps", "marketplace")
+    assert texts(calls)[-1].startswith("Câu 4/12")
+
+
+def test_typed_answers_ignore_case_and_diacritics(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    bot.say(owner, "BAN LE")
+    assert bot.store.answers(1) == {"sector": "retail"}
+
+
+def test_a_stale_button_or_a_double_tap_changes_nothing(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    bot.tap(owner, "a:1:0:0")
+    for stale in ("a:1:0:3", "a:1:0:0", "a:99:1:0", "zz:1", "a:1:x:0"):
+        calls = bot.tap(owner, stale)
+        answer = next(c for c in calls if c.method == "answerCallbackQuery")
+        assert "câu hỏi cũ" in answer.params.get("text", "")
+        assert not texts(calls)
+    assert bot.store.answers(1) == {"sector": "retail"}
+
+
+def test_a_repeated_update_is_processed_once(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    update = owner.tap(bot.next_id(), "a:1:0:0")
+    assert texts(bot.process(update))
+    assert bot.process(update) == []
+    assert len(bot.store.answer_history(1)) == 1
+
+
+@pytest.mark.parametrize("extra", [
+    {"photo": [{"file_id": "x", "file_unique_id": "x", "width": 1, "height": 1}]},
+    {"sticker": {"file_id": "s", "file_unique_id": "s", "width": 1, "height": 1, "is_animated": False,
+                 "is_video": False, "type": "regular"}},
+    {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 2}},
+])
+def test_photos_stickers_and_voice_get_a_short_reply(make_bot, extra):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    calls = bot.process(owner.message(bot.next_id(), None, **extra))
+    assert texts(calls) == ["Bot chỉ đọc chữ và nút bấm. Hãy trả lời câu hỏi bằng nút hoặc gõ câu trả lời."]
+    assert bot.store.answers(1) == {}
+
+
+def test_a_very_long_message_and_an_edited_one_get_short_replies(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    (reply,) = texts(bot.say(owner, "x" * 5000))
+    assert len(reply) < 200
+    edited = owner.message(bot.next_id(), "1")
+    edited["edited_message"] = edited.pop("message")
+    assert "Tin nhắn đã sửa" in texts(bot.process(edited))[0]
+    assert bot.store.answers(1) == {}
+
+
+def test_every_button_fits_telegrams_64_bytes(make_bot):
+    bot = make_bot("dbi-sme")
+    owner = Owner(2_000_000_000)
+    agree(bot, owner, code="HOI-NGHI-DONG-XOAI-2026-THANG-11")
+    for _ in range(12):
+        bot.say(owner, "1")
+    for call in bot.api.calls:
+        for _, data in buttons(call):
+            assert len(data.encode()) <= 64
+
+
+def test_back_restart_lang_and_cancel(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    bot.say(owner, "1")
+    assert texts(bot.say(owner, "/back"))[-1].startswith("Câu 1/12")
+    assert bot.store.answers(1) == {}
+    bot.say(owner, "2")
+    assert "Question 2/12" in texts(bot.say(owner, "/lang"))[-1]
+    confirm = bot.say(owner, "/restart")
+    assert [label for label, _ in buttons(confirm[-1])] == ["Yes", "No"]
+    assert texts(bot.tap(owner, "r:0")) == ["Nothing was changed."]
+    assert texts(bot.tap(owner, "r:1"))[-1].startswith("Question 1/12")
+    assert rows(bot, "select id, status from assessments") == [(1, "abandoned"), (2, "in_progress")]
+    assert "cancelled" in texts(bot.say(owner, "/cancel"))[0]
+    assert rows(bot, "select status from assessments where id = 2") == [("cancelled",)]
+
+
+def test_help_privacy_and_unknown_commands_answer_politely(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    assert "/delete" in texts(bot.say(owner, "/help"))[0]
+    assert "2026-11" in texts(bot.say(owner, "/privacy"))[0]
+    agree(bot, owner)
+    assert "/back" in texts(bot.say(owner, "/frobnicate"))[0]
+
+
+def finish_quick(bot, owner, answers=("1", "4", "1,2", "1", "3", "2", "1", "3", "3", "3", "3", "1")):
+    calls = []
+    for text in answers:
+        calls = bot.say(owner, text)
+    return calls
+
+
+def test_the_result_has_stage_pillars_steps_and_a_chart(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    calls = finish_quick(bot, owner)
+    result = texts(calls)[-1]
+    assert result.startswith("Kết quả: Mức") and "• Chiến lược: Mức" in result and "Bước tiếp theo nên làm" in result
+    assert sum(line[:2] in {f"{i}." for i in range(1, 6)} for line in result.splitlines()) == 5
+    assert calls[-1].method == "sendPhoto"
+    assert ("Đề nghị chương trình hỗ trợ", "s:1") in buttons([c for c in calls if c.method == "sendMessage"][-1])
+    assert texts(bot.say(owner, "/result"))[0] == result
+
+
+def test_the_result_text_arrives_when_the_photo_cannot_be_sent(make_bot, caplog):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    bot.api.fail("sendPhoto", 400)
+    with caplog.at_level(logging.WARNING, "sme_bot.telegram"):
+        calls = finish_quick(bot, owner)
+    assert texts(calls)[-1].startswith("Kết quả")
+    assert "chart not sent" in caplog.text
+
+
+def test_the_chart_is_a_real_png_of_the_six_pillars(make_bot, tmp_path):
+    from sme_bot.channels.telegram.chart import result_png
+
+    q = loader.load("quick-check")
+    png = result_png(score(q, {"s_plan": "plan", "k_skills": "office"}), "vi", cutoffs=[10, 20, 40, 60, 80])
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    (tmp_path / "chart.png").write_bytes(png)
+
+
+def test_request_support_records_the_weakest_pillars_once(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    finish_quick(bot, owner)
+    assert "Đã ghi nhận đề nghị hỗ trợ" in texts(bot.tap(owner, "s:1"))[0]
+    assert "đã được ghi nhận trước đó" in texts(bot.tap(owner, "s:1"))[0]
+    (pillars, status), = rows(bot, "select pillars, status from support_requests")
+    assert status == "open" and len(json.loads(pillars)) == 2
+
+
+def test_retaking_shows_the_change_pillar_by_pillar(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    finish_quick(bot, owner)
+    bot.say(owner, "/restart")
+    bot.tap(owner, "r:1")
+    calls = finish_quick(bot, owner, ("1", "4", "1,2,3,4", "1,2,3", "5", "5", "1,2,3", "5", "5", "5", "5", "1"))
+    result = texts(calls)[-1]
+    assert "So với lần trước: Mức" in result and "• Chiến lược: 50.0% → 100.0% (+50.0)" in result
+
+
+def test_delete_removes_every_personal_row_and_records_the_deletion(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    finish_quick(bot, owner)
+    bot.tap(owner, "s:1")
+    bot.say(owner, "/delete")
+    assert "Đã xoá" in texts(bot.tap(owner, "x:1"))[0]
+    for table in ("respondents", "consents", "assessments", "answers", "results", "support_requests", "chats"):
+        assert rows(bot, f"select count(*) from {table}") == [(0,)], table
+    (channel, removed), = rows(bot, "select channel, rows from deletions")
+    assert channel == "telegram" and removed > 12
+    assert bot.remind() == []
+
+
+def test_one_reminder_after_24_hours_with_a_continue_button(make_bot, clock):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    bot.say(owner, "1")
+    clock.now += timedelta(hours=23)
+    assert bot.remind() == []
+    clock.now += timedelta(hours=2)
+    (reminder,) = bot.remind()
+    assert "1 câu đã trả lời" in reminder.params["text"] and buttons(reminder) == [("Tiếp tục", "n:1")]
+    clock.now += timedelta(days=3)
+    assert bot.remind() == []
+    assert texts(bot.tap(owner, "n:1"))[-1].startswith("Câu 2/12")
+
+
+def test_reminders_survive_a_restart_and_stop_after_cancel(make_bot, clock):
+    bot = make_bot()
+    for owner_id in (1, 2):
+        agree(bot, Owner(owner_id))
+    bot.say(Owner(2), "/cancel")
+    clock.now += timedelta(hours=25)
+    restarted = make_bot()  # a new process on the same database
+    sent = restarted.remind()
+    assert [int(c.params["chat_id"]) for c in sent] == [1]
+
+
+def test_a_restarted_bot_continues_at_the_same_question(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    bot.say(owner, "1")
+    bot.say(owner, "4")
+    restarted = make_bot()
+    calls = restarted.tap(owner, "t:1:2:0")
+    assert any(c.method == "editMessageReplyMarkup" for c in calls)
+    assert texts(restarted.say(owner, "2,3"))[-1].startswith("Câu 4/12")
+    assert restarted.store.answers(1) == {"sector": "retail", "employees": 4, "c_presence": ("maps", "website")}
+
+
+def test_a_deep_link_joins_a_known_cohort_and_ignores_an_unknown_one(make_bot):
+    bot = make_bot()
+    bot.store.db["cohorts"].insert({"code": "DX2026", "name": "Hội nghị Đồng Xoài"})
+    calls = agree(bot, Owner(1), code="DX2026")
+    assert "Bài đánh giá được ghi vào nhóm DX2026." in texts(calls)
+    calls = agree(bot, Owner(2), code="NOPE")
+    assert any("không có trong danh sách" in t for t in texts(calls))
+    assert rows(bot, "select cohort from assessments order by id") == [("DX2026",), (None,)]
+
+
+def test_flood_control_is_waited_out_and_the_message_still_arrives(make_bot):
+    bot = make_bot(rate_limit=True)
+    owner = Owner(1)
+    agree(bot, owner)
+    bot.api.fail("sendMessage", 429)
+    calls = bot.say(owner, "1")
+    assert [c.method for c in calls if c.method == "sendMessage"] == ["sendMessage", "sendMessage"]
+    assert texts(calls)[-1].startswith("Câu 2/12")
+
+
+def test_a_blocked_bot_or_a_time_out_loses_no_answer_and_crashes_nothing(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    bot.api.fail("sendMessage", 403)
+    bot.say(owner, "1")
+    assert rows(bot, "select blocked from chats") == [(1,)]
+    bot.api.fail("sendMessage", "timeout")
+    bot.say(owner, "4")
+    assert bot.store.answers(1) == {"sector": "retail", "employees": 4}
+    assert texts(bot.say(owner, "1"))[-1].startswith("Câu 4/12")
+
+
+def test_logs_name_updates_but_no_personal_data(make_bot, caplog):
+    from sme_bot.channels.telegram.app import configure_logging
+
+    bot = make_bot()
+    owner = Owner(424242, first_name="Nguyễn Thị Hoa")
+    configure_logging()
+    with caplog.at_level(logging.INFO):
+        agree(bot, owner)
+        bot.say(owner, "Tiệm bánh bí mật")
+    assert "update" in caplog.text and ": start" in caplog.text
+    for secret in ("424242", "Nguyễn Thị Hoa", "bí mật", TOKEN.split(":")[1]):
+        assert secret not in caplog.text
