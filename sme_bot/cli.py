@@ -5,6 +5,8 @@ console's first question come up fast.
 """
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ from sme_bot import __version__
 from sme_bot.errors import QuestionnaireError, SmeBotError
 
 LANG = click.Choice(["vi", "en"])
+# What BotFather hands out: the bot's numeric id, a colon, then a secret of letters and digits.
+TOKEN_SHAPE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 
 
 class Commands(click.Group):
@@ -79,6 +83,47 @@ def console(questionnaire_name: str | None, lang: str | None, cohort: str | None
     finally:
         store.close()
     sys.exit(code)
+
+
+@main.command()
+@_config_options
+def run(db_path: Path | None, config_path: Path | None) -> None:
+    """Run the Telegram bot: polling, or a webhook when bot.toml says mode = "webhook".
+
+    The token comes from the environment and is never logged; bot.toml's base_url can point
+    at a self-hosted Bot API server. Stops cleanly on Ctrl-C or SIGTERM.
+
+        SME_BOT_TOKEN=123456:AA… sme-bot run --config bot.toml
+    """
+    token = os.environ.get("SME_BOT_TOKEN", "").strip()
+    if not token:
+        raise click.ClickException("SME_BOT_TOKEN is not set; export the token BotFather gave the bot")
+    if not TOKEN_SHAPE.match(token):
+        raise click.ClickException("SME_BOT_TOKEN does not look like a bot token (digits, a colon, then 30+ letters)")
+    from telegram import Update
+    from telegram.error import InvalidToken, NetworkError
+
+    from sme_bot.channels.telegram.app import build_application, configure_logging
+
+    config, store, q = _open(config_path, db_path, None)
+    telegram = config.telegram
+    secret = os.environ.get("SME_BOT_WEBHOOK_SECRET", "")
+    if telegram.mode == "webhook" and not (telegram.webhook_url and secret):
+        raise click.ClickException("webhook mode needs telegram.webhook_url in bot.toml and SME_BOT_WEBHOOK_SECRET set")
+    configure_logging()
+    app = build_application(config, q, store, token=token)
+    try:
+        if telegram.mode == "webhook":
+            app.run_webhook(listen=telegram.listen, port=telegram.port, url_path="telegram",
+                            webhook_url=telegram.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        raise click.ClickException("the Bot API refused SME_BOT_TOKEN; check it with BotFather") from None
+    except NetworkError as error:
+        raise click.ClickException(f"cannot reach the Bot API at {telegram.base_url}: {error.message}") from None
+    finally:
+        store.close()
 
 
 @main.command()

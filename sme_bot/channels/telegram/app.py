@@ -27,10 +27,24 @@ COMMANDS = ["back", "restart", "lang", "help", "privacy", "result", "delete", "c
 REMINDER_CHECK_SECONDS = 600
 
 
+class _OneLine(logging.Filter):
+    """Network trouble is an operator's one-line fact, not a traceback: keep the error's text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.startswith("telegram"):
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args = None
+            record.exc_info = None
+        return True
+
+
 def configure_logging() -> None:
     """One line per update at INFO; the libraries' request logs, which carry the token in URLs
     and owners' texts in parameters, only from WARNING up."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_OneLine())
     for noisy in ("httpx", "httpcore", "telegram", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -1,0 +1,167 @@
+"""A small Bot API server on loopback, for running `sme-bot run` end to end without Telegram.
+
+It speaks enough of the Bot API for this bot (getMe, getUpdates with offsets and long polling,
+sendMessage, sendPhoto, editMessageText, editMessageReplyMarkup, answerCallbackQuery…), keeps
+what the bot sent per chat, and lets a test push the updates a person's phone would send.
+"""
+
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+BOT = {"id": 999001, "is_bot": True, "first_name": "SME bot", "username": "sme_local_bot"}
+
+
+class BotAPIServer:
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+        self.sent: list[dict[str, Any]] = []  # {"method", "chat_id", "text", "buttons", "message_id"}
+        self.errors: list[str] = []
+        self._confirmed = 0  # update ids below this were confirmed by an offset
+        self._cond = threading.Condition()
+        self._ids = itertools.count(1)
+        self._message_ids = itertools.count(5000)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/bot"
+
+    def __enter__(self) -> "BotAPIServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # -- the person's side --------------------------------------------------------------------
+
+    def push(self, update: dict[str, Any]) -> None:
+        with self._cond:
+            update["update_id"] = next(self._ids)
+            self.updates.append(update)
+            self._cond.notify_all()
+
+    def text(self, user_id: int, text: str) -> None:
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "text": text,
+                   "chat": {"id": user_id, "type": "private"},
+                   "from": {"id": user_id, "is_bot": False, "first_name": f"Owner {user_id}"}}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        self.push({"message": message})
+
+    def tap(self, user_id: int, data: str) -> None:
+        self.push({"callback_query": {
+            "id": str(next(self._message_ids)), "chat_instance": "ci", "data": data,
+            "from": {"id": user_id, "is_bot": False, "first_name": f"Owner {user_id}"},
+            "message": {"message_id": 1, "date": int(time.time()), "chat": {"id": user_id, "type": "private"}}}})
+
+    def messages(self, chat_id: int) -> list[dict[str, Any]]:
+        with self._cond:
+            return [m for m in self.sent if m["chat_id"] == chat_id and m["method"] == "sendMessage"]
+
+    def wait_for(self, chat_id: int, predicate: Any, timeout: float = 30) -> dict[str, Any]:
+        """The first message to `chat_id` sent from now on that matches `predicate`."""
+        with self._cond:
+            start = len([m for m in self.sent if m["chat_id"] == chat_id])
+            deadline = time.monotonic() + timeout
+            while True:
+                mine = [m for m in self.sent if m["chat_id"] == chat_id][start:]
+                found = next((m for m in mine if m["method"] == "sendMessage" and predicate(m)), None)
+                if found:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"chat {chat_id}: no matching message; last: {mine[-1:] or self.sent[-1:]}")
+                self._cond.wait(left)
+
+    # -- the bot's side -----------------------------------------------------------------------
+
+    def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset", 0) or 0)
+        timeout = min(float(params.get("timeout", 0) or 0), 2.0)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._confirmed = max(self._confirmed, offset)
+            while True:
+                pending = [u for u in self.updates if u["update_id"] >= self._confirmed]
+                left = deadline - time.monotonic()
+                if pending or left <= 0:
+                    return pending[:100]
+                self._cond.wait(left)
+
+    def _record(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        markup = params.get("reply_markup") or {}
+        buttons = [(b["text"], b.get("callback_data")) for row in markup.get("inline_keyboard", []) for b in row]
+        message_id = int(params.get("message_id") or next(self._message_ids))
+        chat_id = int(params.get("chat_id", 0))
+        with self._cond:
+            self.sent.append({"method": method, "chat_id": chat_id, "text": params.get("text", ""),
+                              "buttons": buttons, "message_id": message_id})
+            self._cond.notify_all()
+        message = {"message_id": message_id, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
+                   "from": BOT}
+        if "text" in params:
+            message["text"] = params["text"]
+        if method == "sendPhoto":
+            message["photo"] = [{"file_id": "p", "file_unique_id": "p", "width": 800, "height": 450}]
+        return message
+
+    def answer(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT
+        if method == "getUpdates":
+            return self._get_updates(params)
+        if method in ("sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup"):
+            return self._record(method, params)
+        if method in ("answerCallbackQuery", "deleteWebhook", "setMyCommands", "close", "logOut"):
+            return True
+        self.errors.append(f"unexpected method {method}")
+        return True
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+                method = self.path.rsplit("/", 1)[-1]
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                params = _params(self.headers.get("Content-Type", ""), body)
+                result = server.answer(method, params)
+                payload = json.dumps({"ok": True, "result": result}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        return Handler
+
+
+def _params(content_type: str, body: bytes) -> dict[str, Any]:
+    if content_type.startswith("application/json"):
+        return json.loads(body or b"{}")
+    if content_type.startswith("multipart/form-data"):
+        # Only sendPhoto posts files here; the chat id is what the tests read.
+        text = body.decode("latin-1")
+        marker = 'name="chat_id"'
+        if marker in text:
+            return {"chat_id": text.split(marker, 1)[1].split("\r\n\r\n", 1)[1].split("\r\n", 1)[0]}
+        return {}
+    params: dict[str, Any] = {}
+    for key, value in parse_qsl(body.decode()):
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params

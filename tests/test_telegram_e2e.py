@@ -1,0 +1,92 @@
+"""`sme-bot run` end to end: a real process polling a Bot API server on loopback, killed mid-way."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from bot_api_server import BotAPIServer
+from fake_bot_api import TOKEN
+
+OWNER = 4242
+
+
+def start_bot(config: Path) -> subprocess.Popen:
+    command = Path(sys.executable).with_name("sme-bot")
+    return subprocess.Popen([str(command), "run", "--config", str(config)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "SME_BOT_TOKEN": TOKEN})
+
+
+def starts_with(prefix):
+    return lambda message: message["text"].startswith(prefix)
+
+
+def test_a_killed_bot_restarts_and_the_owner_finishes_with_nothing_lost(tmp_path):
+    with BotAPIServer() as server:
+        config = tmp_path / "bot.toml"
+        config.write_text(f'[programme]\nname = "Chương trình thử"\ncontact = "0900 000 000"\n'
+                          f'[assessment]\nquestionnaire = "quick-check"\n[storage]\ndatabase = "bot.db"\n'
+                          f'[telegram]\nbase_url = "{server.base_url}"\nbase_file_url = "{server.base_url}"\n')
+        bot = start_bot(config)
+        try:
+            server.text(OWNER, "/start")
+            consent = server.wait_for(OWNER, lambda m: any(d and d.startswith("c:1") for _, d in m["buttons"]))
+            server.tap(OWNER, consent["buttons"][0][1])
+            first = server.wait_for(OWNER, starts_with("Câu 1/12"))
+            server.tap(OWNER, first["buttons"][0][1])
+            server.wait_for(OWNER, starts_with("Câu 2/12"))
+            server.text(OWNER, "4")
+            server.wait_for(OWNER, starts_with("Câu 3/12"))
+            server.text(OWNER, "1,2")
+            server.wait_for(OWNER, starts_with("Câu 4/12"))
+
+            bot.send_signal(signal.SIGKILL)
+            bot.wait(timeout=30)
+            bot = start_bot(config)
+
+            for answer, following in [("1", "Câu 5/12"), ("3", "Câu 6/12"), ("2", "Câu 7/12"), ("1,2", "Câu 8/12"),
+                                      ("3", "Câu 9/12"), ("3", "Câu 10/12"), ("3", "Câu 11/12"), ("3", "Câu 12/12")]:
+                server.text(OWNER, answer)
+                server.wait_for(OWNER, starts_with(following))
+            server.text(OWNER, "khong")
+            result = server.wait_for(OWNER, starts_with("Kết quả: Mức"))
+            assert any(data == "s:1" for _, data in result["buttons"])
+
+            bot.send_signal(signal.SIGTERM)
+            output, _ = bot.communicate(timeout=30)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+        assert bot.returncode == 0, output
+        assert TOKEN.split(":")[1] not in output and "Traceback" not in output
+        assert not server.errors
+
+    db = sqlite3.connect(tmp_path / "bot.db")
+    assert db.execute("select status from assessments").fetchall() == [("completed",)]
+    answered = [qid for (qid,) in db.execute("select question_id from answers where withdrawn = 0 order by id")]
+    assert answered == ["sector", "employees", "c_presence", "c_payments", "s_plan", "i_accounting", "i_safety",
+                        "o_sales", "o_tasks", "k_skills", "d_customers", "d_consent"]
+    assert db.execute("select count(*) from results").fetchone() == (1,)
+
+
+def test_a_missing_or_malformed_token_is_one_line(tmp_path):
+    command = str(Path(sys.executable).with_name("sme-bot"))
+    for token in ("", "not-a-token"):
+        result = subprocess.run([command, "run", "--db", str(tmp_path / "x.db")], capture_output=True, text=True,
+                                env={**os.environ, "SME_BOT_TOKEN": token}, timeout=60)
+        assert result.returncode == 1
+        assert len(result.stderr.strip().splitlines()) == 1 and "SME_BOT_TOKEN" in result.stderr
+        assert "not-a-token" not in result.stderr
+
+
+def test_an_unreachable_bot_api_is_one_clear_line(tmp_path):
+    config = tmp_path / "bot.toml"
+    config.write_text('[telegram]\nbase_url = "http://127.0.0.1:9/bot"\n')
+    command = str(Path(sys.executable).with_name("sme-bot"))
+    result = subprocess.run([command, "run", "--config", str(config), "--db", str(tmp_path / "x.db")],
+                            capture_output=True, text=True, env={**os.environ, "SME_BOT_TOKEN": TOKEN}, timeout=60)
+    assert result.returncode == 1
+    assert "Error: cannot reach the Bot API at http://127.0.0.1:9/bot" in result.stderr
+    assert "Traceback" not in result.stderr and TOKEN.split(":")[1] not in result.stderr
