@@ -125,15 +125,26 @@ class Harness:
         self.api = api
         self.loop = asyncio.new_event_loop()
         self.loop.run_until_complete(app.initialize())
+        self.loop.run_until_complete(app.start())  # running, so background tasks are tracked
 
     def close(self) -> None:
+        self.drain()
+        self.loop.run_until_complete(self.app.stop())
         self.loop.run_until_complete(self.app.shutdown())
         self.loop.close()
 
-    def process(self, data: dict[str, Any]) -> list[Call]:
+    def process(self, data: dict[str, Any], *, drain: bool = True) -> list[Call]:
+        """Process one update; with `drain`, also finish the background work it started (charts)."""
         before = len(self.api.calls)
         self.loop.run_until_complete(self.app.process_update(Update.de_json(data, self.app.bot)))
+        if drain:
+            self.drain()
         return self.api.calls[before:]
+
+    def drain(self) -> None:
+        pending = list(self.app.bot_data["sme_bot"].background) if "sme_bot" in self.app.bot_data else []
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending))
 
     def next_id(self) -> int:
         return next(_UPDATE_IDS)

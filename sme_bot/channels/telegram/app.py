@@ -5,6 +5,7 @@ control). A failed send never loses an answer: answers are committed before anyt
 and the next message from the owner shows the current question again.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -101,6 +102,7 @@ class TelegramBot:
         self.store = store
         self.now = now
         self.reminder_after = reminder_after
+        self.background: set[asyncio.Task] = set()  # charts being drawn and sent
 
     # -- handlers -------------------------------------------------------------------------
 
@@ -176,10 +178,15 @@ class TelegramBot:
             for message in reply.messages:
                 sent = await bot.send_message(user.chat_id, message.text[:4096], reply_markup=_markup(message.buttons))
                 if message.question and respondent is not None:
+                    # A new question starts with no multiple-choice ticks.
                     self.store.save_chat(respondent, prompt_message_id=sent.message_id, prompt_text=message.text,
-                                         prompt_question=message.question)
+                                         prompt_question=message.question, draft=None)
             if reply.chart is not None:
-                await self._send_chart(bot, user.chat_id, reply, respondent)
+                # Drawing takes longer than answering; other owners' updates need not wait for it.
+                task = context.application.create_task(self._send_chart(bot, user.chat_id, reply, respondent),
+                                                       update=update)
+                self.background.add(task)
+                task.add_done_callback(self.background.discard)
         except Forbidden:
             if respondent is not None:
                 self.store.save_chat(respondent, blocked=1)
@@ -192,7 +199,8 @@ class TelegramBot:
         lang = self.conversation.language(respondent) if respondent else self.conversation.default_language
         cutoffs = [lv.pillar_threshold for lv in self.conversation.q.levels if lv.pillar_threshold is not None]
         try:
-            await bot.send_photo(chat_id, result_png(reply.chart, lang, cutoffs=cutoffs))
+            png = await asyncio.to_thread(result_png, reply.chart, lang, cutoffs=cutoffs)
+            await bot.send_photo(chat_id, png)
         except (TelegramError, OSError, ValueError) as error:
             # The result text has already arrived; the picture is a bonus.
             log.warning("chart not sent: %s", type(error).__name__)

@@ -246,7 +246,6 @@ class Conversation:
             reply.chart = result.chart
             return reply
         assert isinstance(step, Ask)
-        self.store.save_chat(respondent, draft=None)
         reply.messages.append(Message(self._prompt_text(step.prompt, lang), self._buttons(session, step.prompt, lang, []),
                                       question=step.prompt.question.id))
         return reply
