@@ -222,6 +222,21 @@ class Store:
             row = self._one("select id from respondents where channel = ? and external_id = ?", [channel, external_id])
         return int(row["id"]) if row else None
 
+    def consented(self, channel: str, external_id: str, text_version: str) -> int | None:
+        """The respondent behind an outside id, if they have consented to this text (one query)."""
+        sql = ("select r.id, (select agreed from consents c where c.respondent_id = r.id and c.text_version = ? "
+               "and c.withdrawn_at is null order by c.id desc limit 1) as agreed "
+               "from respondents r where r.channel = ? and r.external_id = ?")
+        with self._errors():
+            row = self.db.execute(sql, [text_version, channel, external_id]).fetchone()
+        return int(row[0]) if row and row[1] else None
+
+    def chat_of(self, channel: str, external_id: str) -> dict[str, Any] | None:
+        """A chat's row (with its respondent id) found by the outside id, in one query."""
+        with self._errors():
+            return self._one("select c.* from chats c join respondents r on r.id = c.respondent_id "
+                             "where r.channel = ? and r.external_id = ?", [channel, external_id])
+
     def chat(self, respondent_id: int) -> dict[str, Any] | None:
         with self._errors():
             return self._one("select * from chats where respondent_id = ?", [respondent_id])

@@ -163,8 +163,8 @@ class TelegramBot:
         log.info("update %s: %s", update.update_id, kind)
         bot = context.bot
         user = _user(update)
-        respondent = self.store.find_respondent(CHANNEL, str(user.id))
-        chat = self.store.chat(respondent) if respondent is not None else None
+        chat = self.store.chat_of(CHANNEL, str(user.id))
+        respondent = chat["respondent_id"] if chat else None
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer(reply.toast[:190] if reply.toast else None)

@@ -61,6 +61,7 @@ class Conversation:
         self.q = questionnaire
         self.programme = programme
         self.default_language = default_language
+        self._chats: dict[int, dict] = {}
 
     # -- events ---------------------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class Conversation:
                                                      (say("tg_no", lang), callbacks.encode_confirm(action, False))]])])
         if name == "lang":
             lang = "en" if lang == "vi" else "vi"
-            self.store.save_chat(respondent, language=lang)
+            self._save_chat(respondent, language=lang)
             reply = Reply([Message(say("tg_language_set", lang))])
             return self._show(session, reply) if session else reply
         if name == "result":
@@ -176,7 +177,7 @@ class Conversation:
             return Reply([Message(say("consent_declined", lang))])
         respondent = self.store.respondent(CHANNEL, str(user.id), language=lang, name=user.name)
         self.store.record_consent(respondent, CONSENT_VERSION, agreed=True)
-        self.store.save_chat(respondent, chat_id=user.chat_id, language=lang)
+        self._save_chat(respondent, chat_id=user.chat_id, language=lang)
         notes: list[Message] = []
         session = self._session(respondent) or self._new_session(respondent, lang, tap.code, notes)
         return self._show(session, Reply(notes, toast=say("consent_agree", lang)))
@@ -193,14 +194,22 @@ class Conversation:
                    minutes=self.q.minutes, contact=self.programme.contact)
 
     def _consented(self, user: User) -> int | None:
-        respondent = self.store.find_respondent(CHANNEL, str(user.id))
-        if respondent is not None and self.store.has_consent(respondent, CONSENT_VERSION):
-            return respondent
-        return None
+        # Every event starts here: chat rows read during the last event may be stale now.
+        self._chats.clear()
+        return self.store.consented(CHANNEL, str(user.id), CONSENT_VERSION)
+
+    def _chat(self, respondent: int) -> dict:
+        """The chat's row, read once per event (it is read by several steps of one reply)."""
+        if respondent not in self._chats:
+            self._chats[respondent] = self.store.chat(respondent) or {}
+        return self._chats[respondent]
+
+    def _save_chat(self, respondent: int, **fields: object) -> None:
+        self.store.save_chat(respondent, **fields)
+        self._chats.pop(respondent, None)
 
     def language(self, respondent: int) -> str:
-        chat = self.store.chat(respondent)
-        return chat["language"] if chat and chat["language"] else self.default_language
+        return self._chat(respondent).get("language") or self.default_language
 
     def _session(self, respondent: int) -> Session | None:
         unfinished = self.store.unfinished(CHANNEL, respondent)
@@ -291,18 +300,18 @@ class Conversation:
         else:
             exclusive = {o.id for o in question.options if o.exclusive}
             chosen = [c for c in chosen if c not in exclusive] + [option.id]
-        self.store.save_chat(respondent, draft=json.dumps({"question": question.id, "ids": chosen}))
+        self._save_chat(respondent, draft=json.dumps({"question": question.id, "ids": chosen}))
         lang = self.language(respondent)
         return Reply(prompt_buttons=self._buttons(session, prompt, lang, chosen), toast=option.label(lang)[:190])
 
     def _draft(self, respondent: int, question: Question) -> list[str]:
-        chat = self.store.chat(respondent) or {}
+        chat = self._chat(respondent)
         draft = json.loads(chat["draft"]) if chat.get("draft") else None
         return list(draft["ids"]) if draft and draft["question"] == question.id else []
 
     def _answered_prompt(self, session: Session, lang: str) -> str | None:
         """The last question message's text with its answer, if that question was just answered."""
-        chat = self.store.chat(session.assessment.respondent_id) or {}
+        chat = self._chat(session.assessment.respondent_id)
         question = self.q.question_by_id.get(chat.get("prompt_question") or "")
         if question is None or question.id not in session.state.answers or not chat.get("prompt_text"):
             return None
