@@ -121,7 +121,7 @@ class BotAPIServer:
             return self._get_updates(params)
         if method in ("sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup"):
             return self._record(method, params)
-        if method in ("answerCallbackQuery", "deleteWebhook", "setMyCommands", "close", "logOut"):
+        if method in ("answerCallbackQuery", "deleteWebhook", "setWebhook", "setMyCommands", "close", "logOut"):
             return True
         self.errors.append(f"unexpected method {method}")
         return True

@@ -90,3 +90,61 @@ def test_an_unreachable_bot_api_is_one_clear_line(tmp_path):
     assert result.returncode == 1
     assert "Error: cannot reach the Bot API at http://127.0.0.1:9/bot" in result.stderr
     assert "Traceback" not in result.stderr and TOKEN.split(":")[1] not in result.stderr
+
+
+def test_webhook_mode_takes_updates_with_the_secret_and_refuses_others(tmp_path):
+    import json
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with BotAPIServer() as server:
+        config = tmp_path / "bot.toml"
+        config.write_text(f'[storage]\ndatabase = "bot.db"\n[telegram]\nbase_url = "{server.base_url}"\n'
+                          f'mode = "webhook"\nwebhook_url = "https://bot.example.invalid/telegram"\n'
+                          f'listen = "127.0.0.1"\nport = {port}\n')
+        command = Path(sys.executable).with_name("sme-bot")
+        bot = subprocess.Popen([str(command), "run", "--config", str(config)], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "SME_BOT_TOKEN": TOKEN, "SME_BOT_WEBHOOK_SECRET": "s3cret-value"})
+        try:
+            update = {"update_id": 77, "message": {
+                "message_id": 1, "date": int(time.time()), "text": "/start",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+                "chat": {"id": OWNER, "type": "private"}, "from": {"id": OWNER, "is_bot": False, "first_name": "An"}}}
+
+            def post(secret):
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/telegram", data=json.dumps(update).encode(),
+                                                 headers={"Content-Type": "application/json",
+                                                          "X-Telegram-Bot-Api-Secret-Token": secret})
+                try:
+                    return urllib.request.urlopen(request, timeout=5).status
+                except urllib.error.HTTPError as error:
+                    return error.code
+
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    status = post("wrong")
+                    break
+                except urllib.error.URLError:
+                    assert time.monotonic() < deadline, "the webhook server never started"
+                    time.sleep(0.2)
+            assert status == 403
+            assert post("s3cret-value") == 200
+            while len(server.messages(OWNER)) < 2 and time.monotonic() < deadline + 30:
+                time.sleep(0.05)
+            time.sleep(0.3)  # room for a wrongly processed duplicate to show up
+            greeting, consent = server.messages(OWNER)  # once: the refused update was not processed
+            assert greeting["text"].startswith("Xin chào") and consent["text"].startswith("Trước khi bắt đầu")
+            bot.send_signal(signal.SIGTERM)
+            output, _ = bot.communicate(timeout=30)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+        assert bot.returncode == 0, output
+        assert "s3cret-value" not in output
