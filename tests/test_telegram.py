@@ -450,3 +450,27 @@ def test_logs_name_updates_but_no_personal_data(make_bot, caplog):
     assert "update" in caplog.text and ": start" in caplog.text
     for secret in ("424242", "Nguyễn Thị Hoa", "bí mật", TOKEN.split(":")[1]):
         assert secret not in caplog.text
+
+
+def test_sends_to_one_chat_are_spaced_while_other_chats_are_not_held_up():
+    import asyncio
+    import time as clock_time
+
+    from sme_bot.channels.telegram.ratelimit import PER_CHAT_BURST, ChatRateLimiter
+
+    async def run(chat_ids):
+        limiter = ChatRateLimiter()
+        await limiter.initialize()
+
+        async def send():
+            return True
+
+        begun = clock_time.monotonic()
+        await asyncio.gather(*(limiter.process_request(send, (), {}, "sendMessage", {"chat_id": c}, None)
+                               for c in chat_ids))
+        return clock_time.monotonic() - begun
+
+    one_chat = asyncio.run(run([42] * (PER_CHAT_BURST + 3)))
+    many_chats = asyncio.run(run(list(range(1, PER_CHAT_BURST + 4))))
+    assert one_chat >= 2.5  # a burst of three, then about one a second
+    assert many_chats < one_chat

@@ -1,7 +1,7 @@
 """python-telegram-bot wiring: updates in, Conversation replies out, nothing else.
 
-Sends go through PTB's AIORateLimiter (30 messages a second overall, retries after flood
-control). A failed send never loses an answer: answers are committed before anything is sent,
+Sends go through a rate limiter (30 messages a second overall, about one a second per chat,
+retries after flood control). A failed send never loses an answer: answers are committed before anything is sent,
 and the next message from the owner shows the current question again.
 """
 
@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler,
+from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHandler,
                           CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
 from telegram.request import BaseRequest
 
+from sme_bot.channels.telegram.ratelimit import ChatRateLimiter
 from sme_bot.channels.telegram.conversation import CHANNEL, Buttons, Conversation, Programme, Reply, User
 from sme_bot.config import Config
 from sme_bot.questionnaire import Questionnaire
@@ -58,7 +59,7 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
     builder = (Application.builder().token(token).base_url(config.telegram.base_url)
                .base_file_url(config.telegram.base_file_url))
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=30, overall_time_period=1, max_retries=3))
+        builder = builder.rate_limiter(ChatRateLimiter())
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
