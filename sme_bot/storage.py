@@ -28,40 +28,40 @@ BUSY_TIMEOUT = 5
 
 
 def _v1_initial(db: sqlite_utils.Database) -> None:
-    db["respondents"].create({"id": int, "channel": str, "external_id": str, "name": str, "language": str,
+    db.table("respondents").create({"id": int, "channel": str, "external_id": str, "name": str, "language": str,
                               "created_at": str}, pk="id", not_null={"channel", "external_id", "created_at"})
-    db["respondents"].create_index(["channel", "external_id"], unique=True)
-    db["consents"].create({"id": int, "respondent_id": int, "text_version": str, "agreed": int, "at": str,
+    db.table("respondents").create_index(["channel", "external_id"], unique=True)
+    db.table("consents").create({"id": int, "respondent_id": int, "text_version": str, "agreed": int, "at": str,
                            "withdrawn_at": str}, pk="id", foreign_keys=[("respondent_id", "respondents")])
-    db["assessments"].create({"id": int, "respondent_id": int, "questionnaire_id": str, "questionnaire_version": str,
+    db.table("assessments").create({"id": int, "respondent_id": int, "questionnaire_id": str, "questionnaire_version": str,
                               "channel": str, "language": str, "cohort": str, "status": str, "started_at": str,
                               "updated_at": str, "completed_at": str}, pk="id",
                              foreign_keys=[("respondent_id", "respondents")],
                              not_null={"questionnaire_id", "questionnaire_version", "status", "started_at"})
-    db["assessments"].create_index(["respondent_id", "status"])
-    db["answers"].create({"id": int, "assessment_id": int, "question_id": str, "value": str, "withdrawn": int,
+    db.table("assessments").create_index(["respondent_id", "status"])
+    db.table("answers").create({"id": int, "assessment_id": int, "question_id": str, "value": str, "withdrawn": int,
                           "at": str}, pk="id", foreign_keys=[("assessment_id", "assessments")],
                          not_null={"assessment_id", "question_id", "at"})
-    db["answers"].create_index(["assessment_id", "question_id"])
-    db["results"].create({"assessment_id": int, "questionnaire_id": str, "questionnaire_version": str, "level": int,
+    db.table("answers").create_index(["assessment_id", "question_id"])
+    db.table("results").create({"assessment_id": int, "questionnaire_id": str, "questionnaire_version": str, "level": int,
                           "points": int, "max_points": int, "percent": float, "detail": str, "created_at": str},
                          pk="assessment_id", foreign_keys=[("assessment_id", "assessments")])
 
 
 def _v2_chats(db: sqlite_utils.Database) -> None:
     """What a chat channel needs beyond answers: where the chat stands, reminders, support, deletions."""
-    db["chats"].create({"respondent_id": int, "chat_id": int, "language": str, "pending": str, "draft": str,
+    db.table("chats").create({"respondent_id": int, "chat_id": int, "language": str, "pending": str, "draft": str,
                         "prompt_message_id": int, "prompt_text": str, "prompt_question": str, "blocked": int, "updated_at": str},
                        pk="respondent_id", foreign_keys=[("respondent_id", "respondents")])
-    db["assessments"].add_column("reminded_at", str)
-    db["support_requests"].create({"id": int, "assessment_id": int, "respondent_id": int, "pillars": str,
+    db.table("assessments").add_column("reminded_at", str)
+    db.table("support_requests").create({"id": int, "assessment_id": int, "respondent_id": int, "pillars": str,
                                    "status": str, "created_at": str}, pk="id",
                                   foreign_keys=[("assessment_id", "assessments"), ("respondent_id", "respondents")])
     # Telegram may deliver an update twice; its id is kept to process it once.
-    db["processed_updates"].create({"update_id": int, "at": str}, pk="update_id")
-    db["deletions"].create({"id": int, "channel": str, "rows": int, "at": str}, pk="id")
+    db.table("processed_updates").create({"update_id": int, "at": str}, pk="update_id")
+    db.table("deletions").create({"id": int, "channel": str, "rows": int, "at": str}, pk="id")
     # Cohorts are created by staff; a join link carries the code.
-    db["cohorts"].create({"code": str, "name": str, "starts": str, "ends": str, "created_at": str}, pk="code")
+    db.table("cohorts").create({"code": str, "name": str, "starts": str, "ends": str, "created_at": str}, pk="code")
 
 
 # Append only: a released file's schema is changed by a new function here, never by editing one.
@@ -107,13 +107,13 @@ class Store:
             row = self._one("select id from respondents where channel = ? and external_id = ?", [channel, external_id])
             if row:
                 return int(row["id"])
-            table = self.db["respondents"].insert({"channel": channel, "external_id": external_id, "name": name,
-                                                   "language": language, "created_at": self._stamp()})
-            return int(table.last_pk)
+            table = self.db.table("respondents").insert({"channel": channel, "external_id": external_id, "name": name,
+                                                         "language": language, "created_at": self._stamp()})
+            return int(table.last_rowid or 0)
 
     def record_consent(self, respondent_id: int, text_version: str, *, agreed: bool) -> None:
         with self._errors():
-            self.db["consents"].insert({"respondent_id": respondent_id, "text_version": text_version,
+            self.db.table("consents").insert({"respondent_id": respondent_id, "text_version": text_version,
                                         "agreed": int(agreed), "at": self._stamp()})
 
     def has_consent(self, respondent_id: int, text_version: str) -> bool:
@@ -131,8 +131,8 @@ class Store:
                "questionnaire_version": questionnaire_version, "channel": channel, "language": language,
                "cohort": cohort, "status": "in_progress", "started_at": stamp, "updated_at": stamp}
         with self._errors():
-            table = self.db["assessments"].insert(row)
-            return self.assessment(int(table.last_pk))
+            table = self.db.table("assessments").insert(row)
+            return self.assessment(int(table.last_rowid or 0))
 
     def assessment(self, assessment_id: int) -> Assessment:
         with self._errors():
@@ -186,7 +186,7 @@ class Store:
         stamp = self._stamp()
         detail = result.model_dump_json()
         with self._errors(), self.db.atomic():
-            self.db["results"].insert({"assessment_id": assessment_id, "questionnaire_id": result.questionnaire,
+            self.db.table("results").insert({"assessment_id": assessment_id, "questionnaire_id": result.questionnaire,
                                        "questionnaire_version": result.version, "level": result.level,
                                        "points": result.points, "max_points": result.max_points,
                                        "percent": result.percent, "detail": detail, "created_at": stamp},
@@ -256,7 +256,7 @@ class Store:
 
     @cached_property
     def _chat_columns(self) -> set[str]:
-        return set(self.db["chats"].columns_dict)
+        return set(self.db.table("chats").columns_dict)
 
     def first_time(self, update_id: int) -> bool:
         """Record an incoming update; False when it was seen before."""
@@ -270,7 +270,7 @@ class Store:
         with self._errors(), self.db.atomic():
             if self._one("select id from support_requests where assessment_id = ? and status = 'open'", [assessment_id]):
                 return False
-            self.db["support_requests"].insert({"assessment_id": assessment_id, "respondent_id": respondent_id,
+            self.db.table("support_requests").insert({"assessment_id": assessment_id, "respondent_id": respondent_id,
                                                 "pillars": json.dumps(pillars), "status": "open",
                                                 "created_at": self._stamp()})
         return True
@@ -303,7 +303,7 @@ class Store:
         with self._errors(), self.db.atomic():
             channel = self._one("select channel from respondents where id = ?", [respondent_id])
             removed = sum(self.db.execute(sql, [respondent_id]).rowcount for sql in statements)
-            self.db["deletions"].insert({"channel": channel["channel"] if channel else None, "rows": removed,
+            self.db.table("deletions").insert({"channel": channel["channel"] if channel else None, "rows": removed,
                                          "at": self._stamp()})
         return removed
 

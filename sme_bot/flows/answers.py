@@ -5,8 +5,8 @@ diacritics, so "khong", "KHÔNG" and "Không" all pick "Không".
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 from sme_bot import messages
 from sme_bot.questionnaire import Option, Question, Text
@@ -14,7 +14,7 @@ from sme_bot.text import clean, fold, quote
 
 # An answer: an option id, option ids (multi), a number, free text, or None for an optional
 # question left out.
-Value = Union[str, tuple[str, ...], float, None]
+Value = str | tuple[str, ...] | float | None
 
 # Substring matches need a few letters, or "a" would match half the options.
 _MIN_PARTIAL = 3
@@ -26,7 +26,7 @@ class Reason:
     """Why an input was not accepted: a message key and its parameters, rendered per language."""
 
     key: str
-    params: dict[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = field(default_factory=dict)
 
     def render(self, lang: str) -> str:
         def resolve(value: object) -> object:

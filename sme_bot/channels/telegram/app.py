@@ -59,7 +59,7 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
     builder = (Application.builder().token(token).base_url(config.telegram.base_url)
                .base_file_url(config.telegram.base_file_url))
     if rate_limit:
-        builder = builder.rate_limiter(ChatRateLimiter())
+        builder = builder.rate_limiter(ChatRateLimiter())  # type: ignore[arg-type]  # as with PTB's own AIORateLimiter
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
