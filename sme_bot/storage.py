@@ -194,10 +194,6 @@ class Store:
             self.db.execute("update assessments set status = 'completed', completed_at = ?, updated_at = ? "
                             "where id = ?", [stamp, stamp, assessment_id])
 
-    def result_row(self, assessment_id: int) -> dict[str, Any] | None:
-        with self._errors():
-            return self._one("select * from results where assessment_id = ?", [assessment_id])
-
     def cancel(self, assessment_id: int) -> None:
         with self._errors():
             self.db.execute("update assessments set status = 'cancelled', updated_at = ? where id = ?",
@@ -216,11 +212,6 @@ class Store:
     def cohort_exists(self, code: str) -> bool:
         with self._errors():
             return self._one("select code from cohorts where code = ?", [code]) is not None
-
-    def find_respondent(self, channel: str, external_id: str) -> int | None:
-        with self._errors():
-            row = self._one("select id from respondents where channel = ? and external_id = ?", [channel, external_id])
-        return int(row["id"]) if row else None
 
     def consented(self, channel: str, external_id: str, text_version: str) -> int | None:
         """The respondent behind an outside id, if they have consented to this text (one query)."""

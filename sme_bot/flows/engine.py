@@ -150,10 +150,6 @@ def back(q: Questionnaire, state: State) -> Turn:
     return Turn(new_state, step(q, new_state), recorded=(previous, None), withdrawn=True)
 
 
-def restart(q: Questionnaire) -> Turn:
-    return start(q)
-
-
 def _take(q: Questionnaire, state: State, question: Question, value: Value | Reason) -> Turn:
     if isinstance(value, Reason):
         return Turn(state, Reject(value, prompt(q, state)))
