@@ -98,3 +98,21 @@ def test_the_console_starts_without_heavy_libraries(tmp_path):
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "sme_bot.channels.console" in imported  # the probe works
     assert not {name for name in imported if name.split(".")[0] in {"telegram", "matplotlib", "openpyxl", "httpx"}}
+
+
+def test_every_channel_text_exists_in_vietnamese_and_english():
+    import tomllib
+    from importlib import resources
+
+    catalogue = tomllib.loads(resources.files("sme_bot").joinpath("messages.toml").read_text("utf-8"))
+    assert len(catalogue) > 50
+    for key, texts in catalogue.items():
+        assert set(texts) == {"vi", "en"}, key
+        assert texts["vi"].strip() and texts["en"].strip(), key
+
+
+def test_help_imports_neither_telegram_nor_charts():
+    result = sme_bot("--help", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "click" in imported
+    assert not {name for name in imported if name.split(".")[0] in {"telegram", "matplotlib", "sqlite_utils"}}

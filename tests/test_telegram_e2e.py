@@ -148,3 +148,16 @@ def test_webhook_mode_takes_updates_with_the_secret_and_refuses_others(tmp_path)
                 bot.kill()
         assert bot.returncode == 0, output
         assert "s3cret-value" not in output
+
+
+def test_the_bot_never_starts_on_a_broken_questionnaire(tmp_path):
+    from conftest import TINY, write_tiny
+
+    broken = write_tiny(tmp_path, TINY.replace("money = 10", "money = 12"))
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[assessment]\nquestionnaire = "{broken}"\n[storage]\ndatabase = "bot.db"\n')
+    command = str(Path(sys.executable).with_name("sme-bot"))
+    result = subprocess.run([command, "run", "--config", str(config)], capture_output=True, text=True,
+                            env={**os.environ, "SME_BOT_TOKEN": TOKEN}, timeout=60)
+    assert result.returncode == 1
+    assert "tiny.toml: pillar 'money': declares 12 points" in result.stderr and "Traceback" not in result.stderr
