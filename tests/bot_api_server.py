@@ -136,11 +136,14 @@ class BotAPIServer:
                 params = _params(self.headers.get("Content-Type", ""), body)
                 result = server.answer(method, params)
                 payload = json.dumps({"ok": True, "result": result}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the bot went away mid-poll (killed, or stopping): nothing to answer
 
             def log_message(self, *_: object) -> None:
                 pass

@@ -474,3 +474,33 @@ def test_sends_to_one_chat_are_spaced_while_other_chats_are_not_held_up():
     many_chats = asyncio.run(run(list(range(1, PER_CHAT_BURST + 4))))
     assert one_chat >= 2.5  # a burst of three, then about one a second
     assert many_chats < one_chat
+
+
+def test_updates_of_one_chat_run_in_order_and_other_chats_run_alongside():
+    import asyncio
+
+    from telegram import Update
+
+    from sme_bot.channels.telegram.updates import PerChatUpdateProcessor
+
+    def update(update_id, chat_id):
+        return Update.de_json(Owner(chat_id).message(update_id, "hi"), None)
+
+    async def run():
+        processor = PerChatUpdateProcessor()
+        log = []
+
+        async def handle(name, delay):
+            log.append(f"{name} start")
+            await asyncio.sleep(delay)
+            log.append(f"{name} end")
+
+        await asyncio.gather(processor.process_update(update(1, 7), handle("7a", 0.2)),
+                             processor.process_update(update(2, 7), handle("7b", 0)),
+                             processor.process_update(update(3, 8), handle("8a", 0)))
+        return log, processor._locks
+
+    log, locks = asyncio.run(run())
+    assert log.index("7a end") < log.index("7b start")  # one chat: in order
+    assert log.index("8a end") < log.index("7a end")  # another chat: not held up
+    assert locks == {}  # idle chats forgotten

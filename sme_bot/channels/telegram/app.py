@@ -17,6 +17,7 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
 from telegram.request import BaseRequest
 
 from sme_bot.channels.telegram.ratelimit import ChatRateLimiter
+from sme_bot.channels.telegram.updates import PerChatUpdateProcessor
 from sme_bot.channels.telegram.conversation import CHANNEL, Buttons, Conversation, Programme, Reply, User
 from sme_bot.config import Config
 from sme_bot.questionnaire import Questionnaire
@@ -57,7 +58,7 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
     """The bot as a PTB Application; tests pass `request` to replace only the HTTP layer, and
     benchmarks turn off the rate limiter to measure the bot rather than Telegram's send budget."""
     builder = (Application.builder().token(token).base_url(config.telegram.base_url)
-               .base_file_url(config.telegram.base_file_url))
+               .base_file_url(config.telegram.base_file_url).concurrent_updates(PerChatUpdateProcessor()))
     if rate_limit:
         builder = builder.rate_limiter(ChatRateLimiter())  # type: ignore[arg-type]  # as with PTB's own AIORateLimiter
     if request is not None:
