@@ -203,6 +203,207 @@ def score(questionnaire_name: str, answers_path: Path, fmt: str, lang: str) -> N
     Console(highlight=False).print(render_result(result, lang, full_roadmap=True))
 
 
+BY = click.Choice(["sector", "size", "district", "cohort"])
+
+
+@main.command()
+@click.option("--cohort", help="Only this cohort.")
+@click.option("--by", type=BY, help="Break down by a profile field or cohort.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--questionnaire", "-q", "questionnaire_name", help="For names and roadmap texts [default: from bot.toml].")
+@click.option("--lang", type=LANG, default="vi", show_default=True)
+@_config_options
+def summary(cohort: str | None, by: str | None, fmt: str, questionnaire_name: str | None, lang: str,
+            db_path: Path | None, config_path: Path | None) -> None:
+    """Started, completed, levels, pillar averages, common needs and retakes.
+
+    Groups smaller than [reports] min_group in bot.toml are merged into "other".
+
+        sme-bot summary --cohort DX2026 --by sector
+    """
+    from sme_bot.reports import staff
+
+    config, store, q = _open(config_path, db_path, questionnaire_name)
+    result = staff.summary(store, q, config, cohort=cohort, by=by)
+    if fmt == "json":
+        click.echo(result.model_dump_json(indent=2))
+        return
+    from rich.console import Console
+
+    from sme_bot.reports.tables import summary_tables
+
+    Console(highlight=False).print(summary_tables(result, q, lang))
+
+
+@main.command("export")
+@click.option("--cohort", help="Only this cohort.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
+@click.option("--labels", type=click.Choice(["vi", "en", "codes"]), default="vi", show_default=True,
+              help="Answers as labels in a language, or as option ids.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write [default: sme-bot-export.FORMAT].")
+@click.option("--with-identities", is_flag=True, help="Add Telegram ids and names (recorded in the database's audit).")
+@click.option("--questionnaire", "-q", "questionnaire_name", help="Which questionnaire's assessments [default: from bot.toml].")
+@_config_options
+def export_command(cohort: str | None, fmt: str, labels: str, output: Path | None, with_identities: bool,
+                   questionnaire_name: str | None, db_path: Path | None, config_path: Path | None) -> None:
+    """One row per completed assessment: CSV for Excel, XLSX or JSON.
+
+    Respondents appear as a stable pseudonym unless --with-identities is given.
+
+        sme-bot export --cohort DX2026 --format xlsx -o dx2026.xlsx
+    """
+    from rich.progress import Progress
+
+    from sme_bot.reports import staff
+
+    config, store, q = _open(config_path, db_path, questionnaire_name)
+    target = output or Path(f"sme-bot-export.{fmt}")
+    with Progress(transient=True, console=_stderr()) as progress:
+        def start(total: int):  # type: ignore[no-untyped-def]
+            task = progress.add_task(f"export {fmt}", total=total)
+            return lambda: progress.advance(task)
+
+        written = staff.export(store, q, config, cohort=cohort, fmt=fmt, labels=labels, output=target,
+                               with_identities=with_identities, start=start)
+    click.echo(f"{written} assessments written to {target}", err=True)
+
+
+@main.group()
+def cohort() -> None:
+    """Cohorts: an event, a training batch, a district campaign."""
+
+
+@cohort.command("create")
+@click.argument("code")
+@click.option("--name", required=True, help="What staff call it.")
+@click.option("--starts", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
+@click.option("--ends", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+@click.option("--qr", "qr_path", type=click.Path(dir_okay=False, path_type=Path), help="QR code PNG [default: cohort-CODE.png].")
+@_config_options
+def cohort_create(code: str, name: str, starts, ends, qr_path: Path | None,  # type: ignore[no-untyped-def]
+                  db_path: Path | None, config_path: Path | None) -> None:
+    """Record a cohort; print its Telegram join link and write a QR code for slides and posters.
+
+        sme-bot cohort create DX2026 --name "Hội nghị Đồng Xoài 11/2026"
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
+        raise click.BadParameter("use 1 to 32 letters, digits, - or _ (it goes into a Telegram link)", param_hint="CODE")
+    if starts and ends and ends < starts:
+        raise click.BadParameter("ends before it starts", param_hint="--ends")
+    import segno
+
+    config, store, _ = _open(config_path, db_path, None)
+    if not store.create_cohort(code, name, starts and starts.date().isoformat(), ends and ends.date().isoformat()):
+        raise click.ClickException(f"cohort {code} exists already; `sme-bot cohort list` shows it")
+    link = f"https://t.me/{config.telegram.username}?start={code}"
+    target = qr_path or Path(f"cohort-{code}.png")
+    segno.make(link, error="m").save(str(target), scale=10, border=2)
+    click.echo(link)
+    click.echo(f"QR code: {target}", err=True)
+
+
+@cohort.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_config_options
+def cohort_list(fmt: str, db_path: Path | None, config_path: Path | None) -> None:
+    """Each cohort with its started and completed counts."""
+    _, store, _ = _open(config_path, db_path, None)
+    rows = store.cohorts()
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("code", "name", "starts", "ends", "started", "completed")
+    for row in rows:
+        table.add_row(row["code"], row["name"], row["starts"] or "", row["ends"] or "", str(row["started"] or 0),
+                      str(row["completed"] or 0))
+    Console().print(table)
+
+
+@main.group()
+def support() -> None:
+    """Support requests owners made from their result."""
+
+
+@support.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@_config_options
+def support_list(fmt: str, db_path: Path | None, config_path: Path | None) -> None:
+    """The open support requests, for follow-up (they carry the owner's contact).
+
+        sme-bot support list --format csv > follow-up.csv
+    """
+    _, store, _ = _open(config_path, db_path, None)
+    rows = store.support_requests()
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("id", "created_at", "cohort", "level", "pillars", "name", "channel id")
+        for row in rows:
+            table.add_row(str(row["id"]), row["created_at"], row["cohort"] or "", str(row["level"]),
+                          ", ".join(json.loads(row["pillars"])), row["name"] or "", row["external_id"])
+        Console().print(table)
+
+
+@main.command("demo-data")
+@click.option("--n", "count", type=click.IntRange(1, 1_000_000), required=True, help="How many businesses.")
+@click.option("--cohort", help="Put them in this cohort (created if new).")
+@click.option("--questionnaire", "-q", "questionnaire_name", help="[default: from bot.toml]")
+@click.option("--seed", type=int, default=2026, show_default=True, help="The same seed gives the same data.")
+@_config_options
+def demo_data(count: int, cohort: str | None, questionnaire_name: str | None, seed: int, db_path: Path | None,
+              config_path: Path | None) -> None:
+    """Fill a database with made-up completed assessments that look like a province.
+
+        sme-bot demo-data --n 500 --cohort DEMO --db demo.db
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from rich.progress import Progress
+
+    from sme_bot.demo import businesses
+    from sme_bot.session import CONSENT_VERSION
+
+    _, store, q = _open(config_path, db_path, questionnaire_name)
+    if cohort:
+        store.create_cohort(cohort, f"Demo data ({cohort})", None, None)
+    start = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    batch = 1000
+    made = iter(businesses(q, count, seed=seed))
+    with Progress(console=_stderr(), transient=True) as progress:
+        task = progress.add_task("demo data", total=count)
+        for first in range(0, count, batch):
+            with store.batch():
+                for i in range(first, min(first + batch, count)):
+                    business = next(made)
+                    began = start + timedelta(minutes=37 * i)
+                    store.add_completed(channel="demo", external_id=f"demo-{seed}-{i}", questionnaire_id=q.id,
+                                        questionnaire_version=q.version, language="vi", cohort=cohort,
+                                        started_at=began, completed_at=began + timedelta(minutes=business.minutes),
+                                        answers=business.answers, result=business.result,
+                                        consent_version=CONSENT_VERSION)
+            progress.update(task, completed=min(first + batch, count))
+    click.echo(f"{count} made-up assessments added to {store.path}", err=True)
+
+
+def _stderr():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
 def _open(config_path: Path | None, db_path: Path | None, questionnaire_name: str | None):  # type: ignore[no-untyped-def]
     from sme_bot import loader
     from sme_bot.config import load_config

@@ -39,12 +39,21 @@ class Telegram(Section):
     listen: str = "127.0.0.1"
     port: int = 8443
     reminder_hours: float = Field(default=24, gt=0)
-    admins: list[int] = []
+    admins: list[int] = []  # Telegram user ids of programme staff
+    username: str = "sme_bot"  # the bot's @username, for join links
+
+
+class Reports(Section):
+    # Breakdown groups with fewer completed assessments are merged into "other".
+    min_group: int = Field(default=5, ge=1)
+    # Employees at most 10 / 100 / 200: micro, small, medium (Decree 80/2021); more is large.
+    size_bands: list[int] = [10, 100, 200]
 
 
 class Config(Section):
     programme: Programme = Programme()
     telegram: Telegram = Telegram()
+    reports: Reports = Reports()
     assessment: Assessment = Assessment()
     storage: Storage = Storage()
 

@@ -39,3 +39,7 @@ class StorageError(SmeBotError):
 
 class ConfigError(SmeBotError):
     """bot.toml is missing a value or holds a wrong one."""
+
+
+class StaffError(SmeBotError):
+    """A staff command cannot do what was asked: an unknown cohort, nothing to export."""

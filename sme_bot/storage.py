@@ -5,6 +5,7 @@ leaves its earlier rows in place, and the current answers are the latest row per
 """
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,8 +65,37 @@ def _v2_chats(db: sqlite_utils.Database) -> None:
     db.table("cohorts").create({"code": str, "name": str, "starts": str, "ends": str, "created_at": str}, pk="code")
 
 
+def _v3_reporting(db: sqlite_utils.Database) -> None:
+    """Per-pillar rows and shown roadmap steps of each result, so staff summaries aggregate in
+    SQL instead of parsing every result; filled in for results stored before."""
+    db.table("result_pillars").create({"assessment_id": int, "pillar": str, "points": int, "max_points": int,
+                                       "percent": float, "level": int}, pk=("assessment_id", "pillar"))
+    db.table("result_steps").create({"assessment_id": int, "priority": int, "pillar": str, "level": int,
+                                     "step": int}, pk=("assessment_id", "priority"))
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("assessments").create_index(["status", "cohort"])
+    for assessment_id, detail in db.execute("select assessment_id, detail from results").fetchall():
+        _write_result_rows(db, assessment_id, json.loads(detail))
+
+
+def _write_result_rows(db: sqlite_utils.Database, assessment_id: int, result: dict[str, Any]) -> None:
+    db.execute("delete from result_pillars where assessment_id = ?", [assessment_id])
+    db.execute("delete from result_steps where assessment_id = ?", [assessment_id])
+    db.conn.executemany("insert into result_pillars values (?, ?, ?, ?, ?, ?)",
+                        [(assessment_id, p["id"], p["points"], p["max_points"], p["percent"], p["level"])
+                         for p in result["pillars"]])
+    seen: dict[str, int] = {}
+    steps = []
+    for step in result["roadmap"][: result.get("shown", 5)]:
+        # Results stored before steps had an index are in round order: the n-th of a pillar is its n-th.
+        index = step.get("index", seen.get(step["pillar"], 0))
+        seen[step["pillar"]] = index + 1
+        steps.append((assessment_id, step["priority"], step["pillar"], step["level"], index))
+    db.conn.executemany("insert into result_steps values (?, ?, ?, ?, ?)", steps)
+
+
 # Append only: a released file's schema is changed by a new function here, never by editing one.
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_chats]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_chats, _v3_reporting]
 
 
 @dataclass(frozen=True)
@@ -155,8 +185,7 @@ class Store:
     def record_answer(self, assessment_id: int, question_id: str, value: Value, *, withdrawn: bool = False) -> None:
         """Commit one answer (or its withdrawal) before anything else happens."""
         stamp = self._stamp()
-        encoded = None if withdrawn else json.dumps(list(value) if isinstance(value, tuple) else value,
-                                                   ensure_ascii=False)
+        encoded = None if withdrawn else _encode(value)
         # Plain statements: this is the hot path of every conversation.
         with self._errors(), self.db.atomic():
             self.db.execute("insert into answers (assessment_id, question_id, value, withdrawn, at) "
@@ -193,6 +222,7 @@ class Store:
                                       replace=True)
             self.db.execute("update assessments set status = 'completed', completed_at = ?, updated_at = ? "
                             "where id = ?", [stamp, stamp, assessment_id])
+            _write_result_rows(self.db, assessment_id, json.loads(detail))
 
     def cancel(self, assessment_id: int) -> None:
         with self._errors():
@@ -207,7 +237,152 @@ class Store:
                                    [respondent_id]).fetchall()
         return [(assessment_id, Result.model_validate_json(detail)) for assessment_id, detail in rows]
 
+    def add_completed(self, *, channel: str, external_id: str, questionnaire_id: str, questionnaire_version: str,
+                      language: str, cohort: str | None, started_at: datetime, completed_at: datetime,
+                      answers: dict[str, Value], result: Result, consent_version: str) -> None:
+        """A whole completed assessment in one go (demo data, imports); the caller batches commits."""
+        started, completed = (t.isoformat(timespec="seconds") for t in (started_at, completed_at))
+        conn = self.db.conn
+        respondent = conn.execute("insert into respondents (channel, external_id, language, created_at) "
+                                  "values (?, ?, ?, ?)", [channel, external_id, language, started]).lastrowid
+        conn.execute("insert into consents (respondent_id, text_version, agreed, at) values (?, ?, 1, ?)",
+                     [respondent, consent_version, started])
+        assessment = conn.execute(
+            "insert into assessments (respondent_id, questionnaire_id, questionnaire_version, channel, language, "
+            "cohort, status, started_at, updated_at, completed_at) values (?, ?, ?, ?, ?, ?, 'completed', ?, ?, ?)",
+            [respondent, questionnaire_id, questionnaire_version, channel, language, cohort, started, completed,
+             completed]).lastrowid
+        conn.executemany("insert into answers (assessment_id, question_id, value, withdrawn, at) values (?, ?, ?, 0, ?)",
+                         [(assessment, qid, _encode(value), completed) for qid, value in answers.items()])
+        detail = result.model_dump_json()
+        conn.execute("insert into results (assessment_id, questionnaire_id, questionnaire_version, level, points, "
+                     "max_points, percent, detail, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     [assessment, result.questionnaire, result.version, result.level, result.points,
+                      result.max_points, result.percent, detail, completed])
+        _write_result_rows(self.db, int(assessment or 0), json.loads(detail))
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction around many writes."""
+        with self._errors(), self.db.atomic():
+            yield
+
+    # -- staff reports ------------------------------------------------------------------------
+
+    def aggregates(self, *, cohort: str | None, by: str | None, size_bands: list[int]) -> dict[str, list[tuple]]:
+        """Raw counts and sums for a summary, per group (None: one group); linear in the rows."""
+        group = _group_sql(by, size_bands)
+        where = "a.status in ('in_progress', 'completed', 'cancelled')" + (" and a.cohort = ?" if cohort else "")
+        params = [cohort] if cohort else []
+        base = f"with base as (select a.id, a.status, a.started_at, a.completed_at, a.respondent_id, " \
+               f"a.questionnaire_id, {group} as grp from assessments a where {where})"
+        queries = {
+            "counts": "select grp, count(*), sum(status = 'completed') from base group by grp",
+            "durations": "select grp, (julianday(completed_at) - julianday(started_at)) * 1440 from base "
+                         "where status = 'completed' order by grp",
+            "levels": "select grp, r.level, count(*) from base join results r on r.assessment_id = base.id "
+                      "group by grp, r.level",
+            "pillars": "select grp, p.pillar, sum(p.percent), count(*) from base "
+                       "join result_pillars p on p.assessment_id = base.id group by grp, p.pillar",
+            "steps": "select s.pillar, s.level, s.step, count(*) from base join result_steps s "
+                     "on s.assessment_id = base.id group by 1, 2, 3 order by 4 desc, 1, 2, 3 limit 10",
+            "support": "select j.value, count(*) from base join support_requests sr on sr.assessment_id = base.id, "
+                       "json_each(sr.pillars) j group by j.value order by 2 desc",
+            "retakes": "select p2.pillar, avg(p2.percent - p1.percent), count(*) from "
+                       "(select respondent_id, questionnaire_id, min(id) first, max(id) last from base "
+                       "where status = 'completed' group by respondent_id, questionnaire_id having count(*) > 1) t "
+                       "join result_pillars p1 on p1.assessment_id = t.first "
+                       "join result_pillars p2 on p2.assessment_id = t.last and p2.pillar = p1.pillar "
+                       "group by p2.pillar",
+            "retake_levels": "select r2.level - r1.level, count(*) from "
+                             "(select respondent_id, questionnaire_id, min(id) first, max(id) last from base "
+                             "where status = 'completed' group by respondent_id, questionnaire_id "
+                             "having count(*) > 1) t join results r1 on r1.assessment_id = t.first "
+                             "join results r2 on r2.assessment_id = t.last group by 1 order by 1",
+        }
+        with self._errors():
+            return {name: self.db.execute(f"{base} {sql}", params).fetchall() for name, sql in queries.items()}
+
+    def count_completed(self, questionnaire_id: str, cohort: str | None) -> int:
+        sql, params = _completed_filter(questionnaire_id, cohort)
+        with self._errors():
+            return int(self.db.execute(f"select count(*) from assessments a where {sql}", params).fetchone()[0])
+
+    def iter_completed(self, questionnaire_id: str, cohort: str | None) -> Iterator[tuple[dict[str, Any], dict[str, Value]]]:
+        """Completed assessments with their respondent, result and current answers, streamed in
+        id order: cursors walked side by side, so memory does not grow with the rows."""
+        sql, params = _completed_filter(questionnaire_id, cohort)
+        rows = self.db.conn.execute(
+            "select a.id, a.cohort, a.started_at, a.completed_at, a.questionnaire_id, a.questionnaire_version, "
+            "a.channel, a.language, r.external_id, r.name, res.level, res.points, res.max_points, res.percent "
+            f"from assessments a join respondents r on r.id = a.respondent_id "
+            f"join results res on res.assessment_id = a.id where {sql} order by a.id", params)
+        columns = [c[0] for c in rows.description]
+        owned = f"(select a.id from assessments a where {sql})"
+        # Cursors of one connection each step through their own statement: three streams at once.
+        answers = iter(self.db.conn.execute("select assessment_id, question_id, value, withdrawn from answers "
+                                            f"where assessment_id in {owned} order by assessment_id, id", params))
+        pillars = iter(self.db.conn.execute("select assessment_id, pillar, points, percent, level from "
+                                            f"result_pillars where assessment_id in {owned} order by assessment_id",
+                                            params))
+        pending_answer = next(answers, None)
+        pending_pillar = next(pillars, None)
+        with self._errors():
+            for values in rows:
+                row = dict(zip(columns, values, strict=True))
+                current: dict[str, Value] = {}
+                while pending_answer is not None and pending_answer[0] == row["id"]:
+                    _, qid, value, withdrawn = pending_answer
+                    if withdrawn:
+                        current.pop(qid, None)
+                    else:
+                        current[qid] = _decode(value)
+                    pending_answer = next(answers, None)
+                row["pillars"] = {}
+                while pending_pillar is not None and pending_pillar[0] == row["id"]:
+                    row["pillars"][pending_pillar[1]] = pending_pillar[2:]
+                    pending_pillar = next(pillars, None)
+                yield row, current
+
+    def salt(self) -> str:
+        """The secret mixed into pseudonymous ids; made once per database, never exported."""
+        with self._errors():
+            row = self._one("select value from meta where key = 'pseudonym_salt'", [])
+            if row:
+                return str(row["value"])
+            value = secrets.token_hex(16)
+            self.db.execute("insert into meta (key, value) values ('pseudonym_salt', ?)", [value])
+            return value
+
+    def audit(self, action: str, detail: str) -> None:
+        with self._errors():
+            self.db.execute("insert into meta (key, value) values (?, ?)",
+                            [f"audit:{self._stamp()}:{secrets.token_hex(4)}", f"{action}: {detail}"])
+
     # -- chat channels --------------------------------------------------------------------------
+
+    def create_cohort(self, code: str, name: str, starts: str | None, ends: str | None) -> bool:
+        """False when the code is taken."""
+        with self._errors():
+            cursor = self.db.execute("insert or ignore into cohorts (code, name, starts, ends, created_at) "
+                                     "values (?, ?, ?, ?, ?)", [code, name, starts, ends, self._stamp()])
+        return cursor.rowcount == 1
+
+    def cohorts(self) -> list[dict[str, Any]]:
+        sql = ("select c.code, c.name, c.starts, c.ends, "
+               "sum(a.status in ('in_progress', 'completed', 'cancelled')) as started, "
+               "sum(a.status = 'completed') as completed "
+               "from cohorts c left join assessments a on a.cohort = c.code group by c.code order by c.created_at")
+        with self._errors():
+            return list(self.db.query(sql))
+
+    def support_requests(self, *, status: str = "open") -> list[dict[str, Any]]:
+        sql = ("select s.id, s.created_at, s.pillars, a.cohort, a.id as assessment_id, r.channel, r.external_id, "
+               "r.name, res.level from support_requests s join assessments a on a.id = s.assessment_id "
+               "join respondents r on r.id = s.respondent_id left join results res on res.assessment_id = a.id "
+               "where s.status = ? order by s.id")
+        with self._errors():
+            return list(self.db.query(sql, [status]))
 
     def cohort_exists(self, code: str) -> bool:
         with self._errors():
@@ -336,6 +511,36 @@ def _explain(path: str, message: str) -> str:
     if "unable to open" in message:
         return f"cannot open the database {path}; check that its folder exists and is writable"
     return f"database error in {path}: {message}"
+
+
+def _completed_filter(questionnaire_id: str, cohort: str | None) -> tuple[str, list[Any]]:
+    sql = "a.status = 'completed' and a.questionnaire_id = ?"
+    return (sql + " and a.cohort = ?", [questionnaire_id, cohort]) if cohort else (sql, [questionnaire_id])
+
+
+def _profile_sql(question_id: str) -> str:
+    """The current answer to a profile question, straight from the answers table."""
+    return (f"(select json_extract(value, '$') from answers where assessment_id = a.id and question_id = "
+            f"'{question_id}' order by id desc limit 1)")
+
+
+def _group_sql(by: str | None, size_bands: list[int]) -> str:
+    if by is None:
+        return "'all'"
+    if by == "cohort":
+        return "coalesce(a.cohort, '-')"
+    if by in ("sector", "district"):
+        return f"coalesce({_profile_sql(by)}, '-')"
+    if by == "size":
+        employees = _profile_sql("employees")
+        labels = ["micro", "small", "medium"]
+        cases = " ".join(f"when {employees} <= {limit} then '{label}'" for limit, label in zip(size_bands, labels))
+        return f"case when {employees} is null then '-' {cases} else 'large' end"
+    raise ValueError(f"cannot group by {by!r}")
+
+
+def _encode(value: Value) -> str:
+    return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
 
 
 def _decode(value: str | None) -> Value:

@@ -23,6 +23,7 @@ class RoadmapStep(BaseModel):
 
     pillar: str
     level: int
+    index: int  # which of the framework's steps for this pillar and level
     text: Text
     priority: int  # 1 is the first thing to do
 

@@ -64,8 +64,8 @@ def _roadmap(q: Questionnaire, pillars: tuple[PillarResult, ...]) -> tuple[Roadm
     by_gap = sorted(pillars, key=lambda p: -weights[p.id].weight * (100 - p.percent))
     lists = [(p, q.framework.steps(p.id, p.level)) for p in by_gap]
     ordered = [
-        (p, steps[round_]) for round_ in range(max((len(s) for _, s in lists), default=0))
+        (p, round_, steps[round_]) for round_ in range(max((len(s) for _, s in lists), default=0))
         for p, steps in lists if round_ < len(steps)
     ]
-    return tuple(RoadmapStep(pillar=p.id, level=p.level, text=text, priority=i)
-                 for i, (p, text) in enumerate(ordered, start=1))
+    return tuple(RoadmapStep(pillar=p.id, level=p.level, index=index, text=text, priority=i)
+                 for i, (p, index, text) in enumerate(ordered, start=1))

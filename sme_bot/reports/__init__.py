@@ -1,0 +1,1 @@
+"""Staff reports: summaries, exports and the HTML report, built from stored rows."""

@@ -1,0 +1,140 @@
+"""One row per completed assessment, written as CSV (for Excel), XLSX or JSON.
+
+Rows are pseudonymous by default: a stable salted hash stands for the respondent. Files are
+written beside their destination and moved into place only when complete, so a failure never
+leaves half a file behind.
+"""
+
+import csv
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from sme_bot.flows.answers import Value
+from sme_bot.questionnaire import Question, Questionnaire
+
+Labels = str  # "vi", "en" or "codes"
+
+
+def pseudonym(salt: str, channel: str, external_id: str) -> str:
+    return hashlib.sha256(f"{salt}:{channel}:{external_id}".encode()).hexdigest()[:16]
+
+
+def header(q: Questionnaire, *, with_identities: bool) -> list[str]:
+    columns = ["respondent", "cohort", "started_at", "completed_at", "questionnaire", "version", "channel", "language"]
+    if with_identities:
+        columns += ["external_id", "name"]
+    columns += [x.id for x in q.profile if x.type != "multi"]
+    for pillar in q.pillars:
+        columns += [f"{pillar.id}_points", f"{pillar.id}_percent", f"{pillar.id}_level"]
+    columns += ["level", "points", "max_points", "percent"]
+    for question in q.questions:
+        columns += _answer_columns(question)
+    return columns
+
+
+def rows(q: Questionnaire, records: Iterable[tuple[dict[str, Any], dict[str, Value]]], *, salt: str,
+         labels: Labels, with_identities: bool) -> Iterator[list[Any]]:
+    for record, answers in records:
+        row = [pseudonym(salt, record["channel"], record["external_id"]), record["cohort"], record["started_at"],
+               record["completed_at"], record["questionnaire_id"], record["questionnaire_version"], record["channel"],
+               record["language"]]
+        if with_identities:
+            row += [record["external_id"], record["name"]]
+        row += [_cell(x, answers.get(x.id), labels) for x in q.profile if x.type != "multi"]
+        for pillar in q.pillars:
+            row += list(record["pillars"].get(pillar.id, (None, None, None)))
+        row += [record["level"], record["points"], record["max_points"], record["percent"]]
+        for question in q.questions:
+            row += _answer_cells(question, answers.get(question.id), labels)
+        yield row
+
+
+def codebook(q: Questionnaire) -> Iterator[list[Any]]:
+    """Question id, texts, type, options and their points: what every column means."""
+    yield ["question", "pillar", "type", "text_vi", "text_en", "option", "label_vi", "label_en", "points"]
+    for question in q.all_questions:
+        if not question.options:
+            yield [question.id, question.pillar, question.type, question.text.vi, question.text.en, "", "", "", ""]
+        for option in question.options:
+            yield [question.id, question.pillar, question.type, question.text.vi, question.text.en, option.id,
+                   option.label.vi, option.label.en, option.points]
+
+
+def _answer_columns(question: Question) -> list[str]:
+    if question.type == "multi":
+        return [f"{question.id}__{option.id}" for option in question.options]
+    return [question.id]
+
+
+def _answer_cells(question: Question, value: Value, labels: Labels) -> list[Any]:
+    if question.type == "multi":
+        chosen = set(value) if isinstance(value, tuple) else set()
+        return [None if value is None else int(o.id in chosen) for o in question.options]
+    return [_cell(question, value, labels)]
+
+
+def _cell(question: Question, value: Value, labels: Labels) -> Any:
+    if value is None or not question.choices or labels == "codes":
+        return value
+    option = question.option(str(value))
+    return option.label(labels) if option else value
+
+
+@contextmanager
+def replacing(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """A file that appears at `path` only once it is written whole."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(handle, mode, **kwargs) as stream:
+            yield stream
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def write_csv(path: Path, head: list[str], body: Iterable[list[Any]], tick: Callable[[], None]) -> None:
+    # The BOM makes Excel read the file as UTF-8, so Vietnamese shows as written.
+    with replacing(path, "w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(head)
+        for row in body:
+            writer.writerow(row)
+            tick()
+
+
+def write_json(path: Path, head: list[str], body: Iterable[list[Any]], tick: Callable[[], None]) -> None:
+    with replacing(path, "w", encoding="utf-8") as stream:
+        stream.write("[")
+        for i, row in enumerate(body):
+            stream.write(("," if i else "") + "\n" + json.dumps(dict(zip(head, row, strict=True)), ensure_ascii=False))
+            tick()
+        stream.write("\n]\n")
+
+
+def write_xlsx(path: Path, head: list[str], body: Iterable[list[Any]], tick: Callable[[], None], *,
+               summary: list[list[Any]], codes: Iterable[list[Any]]) -> None:
+    from openpyxl import Workbook  # heavy: only when a spreadsheet is asked for
+
+    # write_only streams rows to disk instead of holding the sheet in memory.
+    book = Workbook(write_only=True)
+    data = book.create_sheet("Data")
+    data.append(head)
+    for row in body:
+        data.append(row)
+        tick()
+    sheet = book.create_sheet("Summary")
+    for line in summary:
+        sheet.append(line)
+    code_sheet = book.create_sheet("Codebook")
+    for line in codes:
+        code_sheet.append(line)
+    with replacing(path, "wb") as stream:
+        book.save(stream)

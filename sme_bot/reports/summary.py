@@ -1,0 +1,124 @@
+"""A cohort summary from the store's aggregates: pure arithmetic, no SQL, no I/O.
+
+Groups with fewer completed assessments than the minimum are merged into "other", so no
+single business can be picked out of a breakdown.
+"""
+
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from pydantic import BaseModel
+
+from sme_bot.questionnaire import Questionnaire, Text
+
+OTHER = "other"
+ALL = "all"
+
+
+class GroupSummary(BaseModel):
+    group: str
+    started: int
+    completed: int
+    completion_rate: float  # percent
+    median_minutes: float | None
+    levels: dict[int, int]
+    pillars: dict[str, float]  # average percent of each pillar's maximum
+
+
+class StepCount(BaseModel):
+    pillar: str
+    level: int
+    text: Text
+    count: int
+
+
+class Retakes(BaseModel):
+    businesses: int
+    level_change: dict[int, int]  # levels gained (negative: lost) → businesses
+    pillar_change: dict[str, float]  # average change in percent points
+
+
+class Summary(BaseModel):
+    cohort: str | None
+    by: str | None
+    total: GroupSummary
+    groups: list[GroupSummary]
+    top_steps: list[StepCount]
+    support_by_pillar: dict[str, int]
+    retakes: Retakes
+
+
+class _Group:
+    def __init__(self) -> None:
+        self.started = self.completed = 0
+        self.durations: list[float] = []
+        self.levels: dict[int, int] = defaultdict(int)
+        self.pillar_sums: dict[str, float] = defaultdict(float)
+        self.pillar_counts: dict[str, int] = defaultdict(int)
+
+    def absorb(self, other: "_Group") -> None:
+        self.started += other.started
+        self.completed += other.completed
+        self.durations += other.durations
+        for level, count in other.levels.items():
+            self.levels[level] += count
+        for pillar, total in other.pillar_sums.items():
+            self.pillar_sums[pillar] += total
+            self.pillar_counts[pillar] += other.pillar_counts[pillar]
+
+    def summary(self, name: str, q: Questionnaire) -> GroupSummary:
+        return GroupSummary(
+            group=name, started=self.started, completed=self.completed,
+            completion_rate=round(100 * self.completed / self.started, 1) if self.started else 0.0,
+            median_minutes=round(statistics.median(self.durations), 1) if self.durations else None,
+            levels={lv.level: self.levels.get(lv.level, 0) for lv in q.levels},
+            pillars={p.id: round(self.pillar_sums[p.id] / self.pillar_counts[p.id], 1)
+                     for p in q.pillars if self.pillar_counts.get(p.id)},
+        )
+
+
+def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *, cohort: str | None,
+              by: str | None, min_group: int = 5) -> Summary:
+    groups: dict[str, _Group] = defaultdict(_Group)
+    for name, started, completed in aggregates["counts"]:
+        groups[str(name)].started, groups[str(name)].completed = started, completed or 0
+    for name, minutes in aggregates["durations"]:
+        groups[str(name)].durations.append(minutes)
+    for name, level, count in aggregates["levels"]:
+        groups[str(name)].levels[level] += count
+    for name, pillar, total, count in aggregates["pillars"]:
+        groups[str(name)].pillar_sums[pillar] += total
+        groups[str(name)].pillar_counts[pillar] += count
+
+    total = _Group()
+    for group in groups.values():
+        total.absorb(group)
+    shown: dict[str, _Group] = {}
+    other = _Group()
+    for name in sorted(groups):
+        if groups[name].completed >= min_group:
+            shown[name] = groups[name]
+        else:
+            other.absorb(groups[name])
+    if other.started:
+        shown[OTHER] = other
+
+    retake_pillars = {pillar: round(change, 1) for pillar, change, _ in aggregates["retakes"]}
+    retake_counts = [count for _, _, count in aggregates["retakes"]]
+    return Summary(
+        cohort=cohort, by=by,
+        total=total.summary(ALL, q),
+        groups=[group.summary(name, q) for name, group in shown.items()] if by else [],
+        top_steps=[StepCount(pillar=pillar, level=level, text=_step_text(q, pillar, level, step), count=count)
+                   for pillar, level, step, count in aggregates["steps"]],
+        support_by_pillar={pillar: count for pillar, count in aggregates["support"]},
+        retakes=Retakes(businesses=max(retake_counts, default=0),
+                        level_change={change: count for change, count in aggregates["retake_levels"]},
+                        pillar_change=retake_pillars),
+    )
+
+
+def _step_text(q: Questionnaire, pillar: str, level: int, step: int) -> Text:
+    steps = q.framework.steps(pillar, level)
+    return steps[step] if step < len(steps) else Text(vi=f"{pillar} {level}.{step}", en=f"{pillar} {level}.{step}")
