@@ -269,6 +269,39 @@ def export_command(cohort: str | None, fmt: str, labels: str, output: Path | Non
     click.echo(f"{written} assessments written to {target}", err=True)
 
 
+@main.command()
+@click.option("--cohort", help="Only this cohort.")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The HTML file.")
+@click.option("--questionnaire", "-q", "questionnaire_name", help="[default: from bot.toml]")
+@click.option("--lang", type=LANG, default="vi", show_default=True)
+@_config_options
+def report(cohort: str | None, output: Path, questionnaire_name: str | None, lang: str, db_path: Path | None,
+           config_path: Path | None) -> None:
+    """A self-contained HTML report (opens offline, prints well) for a monthly report.
+
+        sme-bot report --cohort DX2026 -o bao-cao-dx2026.html
+    """
+    from datetime import date
+
+    from sme_bot.errors import StaffError
+    from sme_bot.reports import staff
+    from sme_bot.reports.export import replacing
+    from sme_bot.reports.html import report_html
+
+    config, store, q = _open(config_path, db_path, questionnaire_name)
+    total = staff.summary(store, q, config, cohort=cohort, by=None)
+    if not total.total.completed:
+        raise StaffError(f"no completed assessments{' in cohort ' + cohort if cohort else ''} to report on")
+    fields = ["sector", "size", "district"] + ([] if cohort else ["cohort"])
+    breakdowns = {field: staff.summary(store, q, config, cohort=cohort, by=field) for field in fields}
+    page = report_html(q, total, breakdowns, lang=lang, programme=config.programme.name, today=date.today())
+    if not output.parent.is_dir():
+        raise StaffError(f"cannot write {output}: the folder {output.parent} does not exist")
+    with replacing(output, "w", encoding="utf-8") as stream:
+        stream.write(page)
+    click.echo(f"report written to {output}", err=True)
+
+
 @main.group()
 def cohort() -> None:
     """Cohorts: an event, a training batch, a district campaign."""

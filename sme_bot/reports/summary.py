@@ -119,6 +119,19 @@ def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *,
     )
 
 
+def group_label(q: Questionnaire, by: str | None, group: str, lang: str) -> str:
+    """What a group is called: an option's label for sector and district, a size band's name."""
+    from sme_bot.messages import say
+
+    if group == OTHER:
+        return say("group_other", lang)
+    if by == "size" and group != "-":
+        return say(f"size_{group}", lang)
+    question = q.question_by_id.get(by or "")
+    option = question.option(group) if question else None
+    return option.label(lang) if option else group
+
+
 def _step_text(q: Questionnaire, pillar: str, level: int, step: int) -> Text:
     steps = q.framework.steps(pillar, level)
     return steps[step] if step < len(steps) else Text(vi=f"{pillar} {level}.{step}", en=f"{pillar} {level}.{step}")

@@ -7,7 +7,7 @@ from rich.text import Text as RichText
 
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
-from sme_bot.reports.summary import Summary
+from sme_bot.reports.summary import Summary, group_label
 
 BAR = 20
 
@@ -43,7 +43,7 @@ def summary_tables(summary: Summary, q: Questionnaire, lang: str) -> RenderableT
         for i, _ in enumerate(q.pillars, start=1):
             groups.add_column(f"P{i}", justify="right")
         for group in summary.groups:
-            groups.add_row(group.group, str(group.started), str(group.completed), f"{group.completion_rate:.0f}%",
+            groups.add_row(group_label(q, summary.by, group.group, lang), str(group.started), str(group.completed), f"{group.completion_rate:.0f}%",
                            *(f"{group.pillars[p.id]:.0f}" if p.id in group.pillars else "–" for p in q.pillars))
         parts.append(groups)
     if summary.top_steps:

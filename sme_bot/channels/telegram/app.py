@@ -7,6 +7,9 @@ and the next message from the owner shows the current question again.
 
 import asyncio
 import logging
+import shutil
+import tempfile
+from pathlib import Path
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +23,10 @@ from sme_bot.channels.telegram.ratelimit import ChatRateLimiter
 from sme_bot.channels.telegram.updates import PerChatUpdateProcessor
 from sme_bot.channels.telegram.conversation import CHANNEL, Buttons, Conversation, Programme, Reply, User
 from sme_bot.config import Config
+from sme_bot.errors import SmeBotError
+from sme_bot.messages import say
+from sme_bot.reports import staff
+from sme_bot.reports.tables import summary_text
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.storage import Store
 
@@ -67,10 +74,12 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
     programme = Programme(name=config.programme.name, contact=config.programme.contact)
     conversation = Conversation(store, questionnaire, programme,
                                 default_language=config.assessment.language)
-    bot = TelegramBot(conversation, store, now=now, reminder_after=timedelta(hours=config.telegram.reminder_hours))
+    bot = TelegramBot(conversation, store, now=now, reminder_after=timedelta(hours=config.telegram.reminder_hours),
+                      config=config)
     app.add_handler(TypeHandler(Update, bot.once), group=-1)
     app.add_handler(CommandHandler("start", bot.start))
     app.add_handler(CommandHandler(COMMANDS, bot.command))
+    app.add_handler(CommandHandler(["stats", "export"], bot.staff))
     app.add_handler(CallbackQueryHandler(bot.button))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, bot.edited))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, bot.text))
@@ -99,7 +108,8 @@ def _markup(buttons: Buttons) -> InlineKeyboardMarkup | None:
 
 class TelegramBot:
     def __init__(self, conversation: Conversation, store: Store, *, now: Callable[[], datetime],
-                 reminder_after: timedelta):
+                 reminder_after: timedelta, config: Config):
+        self.config = config
         self.conversation = conversation
         self.store = store
         self.now = now
@@ -131,6 +141,52 @@ class TelegramBot:
         assert update.callback_query is not None
         data = update.callback_query.data or ""
         await self._deliver(update, context, "button", self.conversation.button(_user(update), data))
+
+    async def staff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/stats [CODE] and /export [CODE], for the admins listed in bot.toml only."""
+        assert update.message is not None and update.message.text is not None and update.effective_user is not None
+        name = update.message.text.split()[0].lstrip("/").split("@")[0].lower()
+        log.info("update %s: /%s", update.update_id, name)
+        lang = self.conversation.default_language
+        if update.effective_user.id not in self.config.telegram.admins:
+            await update.message.reply_text(say("staff_refused", lang))
+            return
+        cohort = context.args[0] if context.args else None
+        try:
+            if name == "stats":
+                await update.message.reply_text(await asyncio.to_thread(self._stats, cohort, lang))
+            else:
+                path = await asyncio.to_thread(self._export, cohort)
+                try:
+                    with path.open("rb") as document:
+                        await update.message.reply_document(document, filename=path.name)
+                finally:
+                    shutil.rmtree(path.parent, ignore_errors=True)
+        except SmeBotError as error:
+            await update.message.reply_text(str(error))
+
+    def _staff_store(self) -> Store:
+        # Reports run in a worker thread, on a connection of their own.
+        return Store(self.store.path)
+
+    def _stats(self, cohort: str | None, lang: str) -> str:
+        store = self._staff_store()
+        try:
+            result = staff.summary(store, self.conversation.q, self.config, cohort=cohort, by=None)
+        finally:
+            store.close()
+        return summary_text(result, self.conversation.q, lang)
+
+    def _export(self, cohort: str | None) -> Path:
+        store = self._staff_store()
+        folder = Path(tempfile.mkdtemp(prefix="sme-bot-export-"))
+        target = folder / f"sme-bot-{cohort or 'all'}.xlsx"
+        try:
+            staff.export(store, self.conversation.q, self.config, cohort=cohort, fmt="xlsx", labels="vi",
+                         output=target, with_identities=False, start=lambda total: lambda: None)
+        finally:
+            store.close()
+        return target
 
     async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._deliver(update, context, "edited", self.conversation.unsupported(_user(update), edited=True))
