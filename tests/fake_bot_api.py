@@ -64,7 +64,7 @@ class FakeBotAPI(BaseRequest):
     def _result(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":
             return BOT
-        if name in ("sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup"):
+        if name in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"):
             chat_id = int(params.get("chat_id", 0))
             message = {"message_id": int(params.get("message_id", next(self._message_ids))), "date": int(time.time()),
                        "chat": {"id": chat_id, "type": "private"}, "from": BOT}

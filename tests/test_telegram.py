@@ -15,6 +15,9 @@ from sme_bot.scoring import score
 from sme_bot.storage import Store
 
 
+ADMIN = 99
+
+
 class Clock:
     def __init__(self):
         self.now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -35,7 +38,7 @@ def make_bot(tmp_path, clock):
     def make(questionnaire="quick-check", *, rate_limit=False, db="bot.db"):
         store = Store(tmp_path / db, now=clock)
         api = FakeBotAPI()
-        config = Config(telegram=Telegram(reminder_hours=24))
+        config = Config(telegram=Telegram(reminder_hours=24, admins=[ADMIN]))
         app = build_application(config, loader.load(questionnaire), store, token=TOKEN, request=api, now=clock,
                                 reminders=False, rate_limit=rate_limit)
         harness = Harness(app, api)
@@ -504,3 +507,26 @@ def test_updates_of_one_chat_run_in_order_and_other_chats_run_alongside():
     assert log.index("7a end") < log.index("7b start")  # one chat: in order
     assert log.index("8a end") < log.index("7a end")  # another chat: not held up
     assert locks == {}  # idle chats forgotten
+
+
+def test_admins_get_stats_and_an_xlsx_export(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    finish_quick(bot, owner)
+    (stats,) = texts(bot.say(Owner(ADMIN), "/stats"))
+    assert stats.startswith("tất cả các nhóm: 1 bắt đầu, 1 hoàn thành (100.0%)")
+    calls = bot.say(Owner(ADMIN), "/export")
+    assert [c.method for c in calls] == ["sendDocument"]
+    assert texts(bot.say(Owner(ADMIN), "/stats NOPE"))[0].startswith("unknown cohort 'NOPE'")
+
+
+def test_anyone_else_gets_a_polite_refusal_and_nothing_else(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    agree(bot, owner)
+    finish_quick(bot, owner)
+    for command in ("/stats", "/export", "/stats DX"):
+        calls = bot.say(owner, command)
+        assert [c.method for c in calls] == ["sendMessage"]
+        assert texts(calls) == ["Lệnh này chỉ dành cho cán bộ chương trình."]

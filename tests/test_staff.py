@@ -1,0 +1,249 @@
+"""Staff tools on a real database file: cohorts, summaries, exports, the report, admin commands."""
+
+import csv
+import io
+import json
+import sqlite3
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import sme_bot
+from sme_bot import loader
+from sme_bot.config import Config
+from sme_bot.reports import staff
+from sme_bot.scoring import score
+from sme_bot.storage import MIGRATIONS, Store
+
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def q():
+    return loader.load("quick-check")
+
+
+def add(store, q, i, answers, *, cohort=None, minutes=10, channel="telegram"):
+    store.add_completed(channel=channel, external_id=str(1000 + i), questionnaire_id=q.id,
+                        questionnaire_version=q.version, language="vi", cohort=cohort, started_at=START,
+                        completed_at=START + timedelta(minutes=minutes), answers=answers, result=score(q, answers),
+                        consent_version="2026-11")
+
+
+LOW = {"sector": "retail", "employees": 3.0, "c_presence": ("none",), "c_payments": ("cash_only",), "s_plan": "none",
+       "i_accounting": "paper", "i_safety": ("none",), "o_sales": "notebook", "o_tasks": "verbal", "k_skills": "few",
+       "d_customers": "not_kept", "d_consent": "no"}
+HIGH = {**LOW, "sector": "food", "employees": 40.0, "c_presence": ("zalo_oa", "maps", "website", "marketplace"),
+        "c_payments": ("transfer", "ewallet", "card"), "s_plan": "reviewed", "i_accounting": "cloud_linked",
+        "i_safety": ("backup", "two_factor", "antivirus"), "o_sales": "erp", "o_tasks": "workflow",
+        "k_skills": "improve", "d_customers": "crm", "d_consent": "yes"}
+
+
+@pytest.fixture
+def db(tmp_path, q):
+    path = tmp_path / "staff.db"
+    store = Store(path)
+    store.create_cohort("DX", "Đồng Xoài", None, None)
+    with store.batch():
+        for i in range(6):
+            add(store, q, i, LOW, cohort="DX", minutes=10 + i)
+        for i in range(6, 8):
+            add(store, q, i, HIGH, cohort="DX", minutes=30)
+    store.close()
+    return path
+
+
+def test_summary_counts_levels_pillars_and_time(db, q):
+    store = Store(db)
+    result = staff.summary(store, q, Config(), cohort="DX", by=None)
+    low, high = score(q, LOW), score(q, HIGH)
+    assert (result.total.started, result.total.completed, result.total.completion_rate) == (8, 8, 100.0)
+    assert result.total.levels[low.level] == 6 and result.total.levels[high.level] == 2
+    assert result.total.median_minutes == pytest.approx(13.5)  # of 10, 11, 12, 13, 14, 15, 30, 30
+    strategy = (6 * low.pillars[1].percent + 2 * high.pillars[1].percent) / 8
+    assert result.total.pillars["strategy"] == pytest.approx(round(strategy, 1))
+
+
+def test_small_groups_are_merged_into_other(db, q):
+    result = staff.summary(Store(db), q, Config(), cohort=None, by="sector")
+    assert [(g.group, g.completed) for g in result.groups] == [("retail", 6), ("other", 2)]
+    by_size = staff.summary(Store(db), q, Config(), cohort=None, by="size").groups
+    assert [(g.group, g.completed) for g in by_size] == [("micro", 6), ("other", 2)]
+
+
+def test_summary_on_an_empty_database_is_zeros_not_an_error(tmp_path, q):
+    result = staff.summary(Store(tmp_path / "empty.db"), q, Config(), cohort=None, by="sector")
+    assert (result.total.started, result.total.completed, result.groups) == (0, 0, [])
+
+
+def test_summary_cli_table_and_json(db):
+    table = sme_bot("summary", "--db", str(db), "-q", "quick-check", "--by", "cohort")
+    assert table.returncode == 0 and "8 bắt đầu, 8 hoàn thành (100.0%)" in table.stdout
+    data = json.loads(sme_bot("summary", "--db", str(db), "-q", "quick-check", "--format", "json").stdout)
+    assert data["total"]["completed"] == 8 and data["top_steps"]
+
+
+def test_unknown_cohort_is_one_line(db):
+    for command in (["summary"], ["export"], ["report", "-o", "r.html"]):
+        result = sme_bot(*command, "--db", str(db), "--cohort", "NOPE", "-q", "quick-check")
+        assert result.returncode == 1 and "unknown cohort 'NOPE' (known: DX)" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_csv_export_has_a_bom_pseudonyms_and_every_answer(db, tmp_path):
+    out = tmp_path / "out.csv"
+    result = sme_bot("export", "--db", str(db), "-q", "quick-check", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(rows) == 8
+    first = rows[0]
+    assert first["sector"] == "Bán lẻ, bán buôn, tạp hoá" and first["c_presence__none"] == "1"
+    assert first["c_presence__maps"] == "0" and first["customer_level"] == str(score(loader.load("quick-check"), LOW).pillars[0].level)
+    assert len(first["respondent"]) == 16 and "1000" not in first["respondent"]
+    assert "external_id" not in first and "1000" not in raw.decode("utf-8-sig").split("\n", 1)[1].split(",")[0]
+    again = tmp_path / "again.csv"
+    sme_bot("export", "--db", str(db), "-q", "quick-check", "-o", str(again), "--labels", "codes")
+    second = list(csv.DictReader(io.StringIO(again.read_text("utf-8-sig"))))
+    assert [r["respondent"] for r in second] == [r["respondent"] for r in rows]  # stable pseudonyms
+    assert second[0]["sector"] == "retail"
+
+
+def test_identities_only_on_request_and_recorded(db, tmp_path):
+    out = tmp_path / "ids.csv"
+    sme_bot("export", "--db", str(db), "-q", "quick-check", "-o", str(out), "--with-identities")
+    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
+    assert rows[0]["external_id"] == "1000"
+    audit = sqlite3.connect(db).execute("select value from meta where key like 'audit:%'").fetchall()
+    assert audit == [("export with identities: csv of all cohorts to ids.csv",)]
+
+
+def test_xlsx_has_data_summary_and_codebook_sheets(db, tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "out.xlsx"
+    assert sme_bot("export", "--db", str(db), "-q", "quick-check", "--format", "xlsx", "-o", str(out)).returncode == 0
+    book = load_workbook(out, read_only=True)
+    assert book.sheetnames == ["Data", "Summary", "Codebook"]
+    assert len(list(book["Data"].iter_rows(values_only=True))) == 9
+    codebook = list(book["Codebook"].iter_rows(values_only=True))
+    assert ("s_plan", "strategy", "single", "Doanh nghiệp có kế hoạch chuyển đổi số không?",
+            "Does the business have a plan for going digital?", "plan", "Có kế hoạch với việc cần làm, thời hạn, người phụ trách",
+            "A plan with tasks, deadlines and owners", 8) in codebook
+
+
+def test_json_export_is_a_list_of_objects(db, tmp_path):
+    out = tmp_path / "out.json"
+    sme_bot("export", "--db", str(db), "-q", "quick-check", "--format", "json", "-o", str(out), "--labels", "en")
+    data = json.loads(out.read_text("utf-8"))
+    assert len(data) == 8 and data[0]["sector"] == "Retail, wholesale, grocery"
+
+
+def test_failed_exports_leave_no_file(db, tmp_path, tiny):
+    result = sme_bot("export", "--db", str(db), "-q", "quick-check", "-o", str(tmp_path / "no" / "out.csv"))
+    assert result.returncode == 1 and "does not exist" in result.stderr and "Traceback" not in result.stderr
+    empty = sme_bot("export", "--db", str(tmp_path / "empty.db"), "-q", "quick-check", "-o", str(tmp_path / "e.csv"))
+    assert empty.returncode == 1 and "no completed quick-check assessments to export" in empty.stderr
+    assert not (tmp_path / "e.csv").exists() and not list(tmp_path.glob(".e.csv*"))
+
+
+def test_an_older_database_is_migrated_and_reported(tmp_path, q):
+    path = tmp_path / "old.db"
+    old = Store(path, migrations=MIGRATIONS[:2])
+    respondent = old.respondent("telegram", "77", language="vi")
+    assessment = old.start_assessment(respondent, questionnaire_id=q.id, questionnaire_version=q.version,
+                                      channel="telegram", language="vi")
+    result = json.loads(score(q, HIGH).model_dump_json())
+    for step in result["roadmap"]:
+        del step["index"]  # as results were stored before steps had one
+    old.db.execute("insert into results (assessment_id, questionnaire_id, questionnaire_version, level, points, "
+                   "max_points, percent, detail, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [assessment.id, q.id, q.version, result["level"], result["points"], result["max_points"],
+                    result["percent"], json.dumps(result), START.isoformat()])
+    old.db.execute("update assessments set status = 'completed', completed_at = started_at where id = ?", [assessment.id])
+    old.close()
+    summary = staff.summary(Store(path), q, Config(), cohort=None, by=None)
+    assert summary.total.completed == 1 and summary.total.pillars["strategy"] == 100.0
+    assert summary.top_steps
+
+
+def test_cohort_create_prints_the_join_link_and_writes_a_qr_code(tmp_path):
+    (tmp_path / "bot.toml").write_text('[telegram]\nusername = "binhphuoc_dx_bot"\n[storage]\ndatabase = "s.db"\n')
+    result = sme_bot("cohort", "create", "DX2026", "--name", "Hội nghị Đồng Xoài", "--starts", "2026-11-20",
+                     "--config", str(tmp_path / "bot.toml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "https://t.me/binhphuoc_dx_bot?start=DX2026"
+    png = (tmp_path / "cohort-DX2026.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 300
+    again = sme_bot("cohort", "create", "DX2026", "--name", "x", "--config", str(tmp_path / "bot.toml"), cwd=tmp_path)
+    assert again.returncode == 1 and "exists already" in again.stderr
+    bad = sme_bot("cohort", "create", "bad code!", "--name", "x", "--config", str(tmp_path / "bot.toml"), cwd=tmp_path)
+    assert bad.returncode == 2 and "letters, digits" in bad.stderr
+    listed = json.loads(sme_bot("cohort", "list", "--format", "json", "--config", str(tmp_path / "bot.toml"),
+                                cwd=tmp_path).stdout)
+    assert listed == [{"code": "DX2026", "name": "Hội nghị Đồng Xoài", "starts": "2026-11-20", "ends": None,
+                       "started": None, "completed": None}]
+
+
+def test_cohort_list_counts_started_and_completed(db):
+    listed = json.loads(sme_bot("cohort", "list", "--format", "json", "--db", str(db)).stdout)
+    assert [(c["code"], c["started"], c["completed"]) for c in listed] == [("DX", 8, 8)]
+
+
+def test_support_list_shows_open_requests(db):
+    store = Store(db)
+    store.request_support(1, 1, ["strategy", "data"])
+    rows = list(csv.DictReader(io.StringIO(sme_bot("support", "list", "--db", str(db), "--format", "csv").stdout)))
+    assert [(r["assessment_id"], json.loads(r["pillars"]), r["cohort"]) for r in rows] == [("1", ["strategy", "data"], "DX")]
+
+
+def test_demo_data_is_repeatable_and_looks_like_a_province(tmp_path):
+    for name in ("a.db", "b.db"):
+        result = sme_bot("demo-data", "--n", "120", "--cohort", "DEMO", "--db", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr
+    a, b = (sqlite3.connect(tmp_path / n).execute("select level, points from results order by assessment_id").fetchall()
+            for n in ("a.db", "b.db"))
+    assert a == b and len(a) == 120
+    levels = {level for level, _ in a}
+    assert len(levels) >= 4  # a spread, not one kind of business
+
+
+def test_report_is_one_self_contained_page(db, tmp_path):
+    out = tmp_path / "report.html"
+    result = sme_bot("report", "--db", str(db), "-q", "quick-check", "-o", str(out), "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    page = out.read_text("utf-8")
+    assert page.count("<svg") == 2 and "SME digital readiness report" in page
+    assert "src=\"http" not in page and "href=\"http" not in page and "<script" not in page
+    assert "@media print" in page
+
+
+def test_report_renders_with_its_charts_in_a_browser(db, tmp_path):
+    import shutil
+
+    from matplotlib.image import imread
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "Chromium is needed to look at the report as a person would (.ci/run installs it)"
+    out = tmp_path / "report.html"
+    sme_bot("report", "--db", str(db), "-q", "quick-check", "-o", str(out))
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1600", f"--screenshot={shot}",
+                    out.as_uri()], capture_output=True, timeout=120)
+    pixels = imread(shot)[:, :, :3]
+
+    def present(colour):
+        rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        return (abs(pixels - rgb).sum(axis=2) < 0.05).sum()
+
+    from sme_bot.reports.html import LEVEL_COLOURS, PILLAR_COLOUR
+
+    q = loader.load("quick-check")
+    assert present(PILLAR_COLOUR) > 2000  # the pillar bars
+    for answers in (LOW, HIGH):  # the bars of the two levels in the data
+        assert present(LEVEL_COLOURS[score(q, answers).level]) > 500
