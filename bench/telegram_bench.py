@@ -144,8 +144,9 @@ def load(owners: int) -> None:
         config.write_text(f'[assessment]\nquestionnaire = "quick-check"\n[storage]\ndatabase = "load.db"\n'
                           f'[telegram]\nbase_url = "{server.base_url}"\nbase_file_url = "{server.base_url}"\n')
         command = str(Path(sys.executable).with_name("sme-bot"))
-        bot = subprocess.Popen([command, "run", "--config", str(config)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env={**os.environ, "SME_BOT_TOKEN": TOKEN})
+        log = open(Path(tmp) / "bot.log", "w")  # noqa: SIM115 - closed with the directory
+        bot = subprocess.Popen([command, "run", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "SME_BOT_TOKEN": TOKEN})
         answers = ["1", "4", "1,2", "1", "3", "2", "1", "3", "3", "3", "3", "1"]
         errors: list[str] = []
         durations: list[float] = []
@@ -186,6 +187,8 @@ def load(owners: int) -> None:
             print(f"  time for one owner from /start to result: median {statistics.median(durations):.1f} s")
         for error in errors[:5]:
             print("  error:", error)
+        problems = [line for line in (Path(tmp) / "bot.log").read_text().splitlines() if "ERROR" in line]
+        print(f"  bot log: {len(problems)} error lines", *problems[:5], sep="\n    ")
 
 
 def main() -> None:

@@ -16,6 +16,11 @@ from urllib.parse import parse_qsl
 BOT = {"id": 999001, "is_bot": True, "first_name": "SME bot", "username": "sme_local_bot"}
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when the bot sends for many chats at once.
+    request_queue_size = 256
+
+
 class BotAPIServer:
     def __init__(self) -> None:
         self.updates: list[dict[str, Any]] = []
@@ -25,7 +30,7 @@ class BotAPIServer:
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(5000)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = _Server(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
