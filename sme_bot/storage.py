@@ -544,6 +544,8 @@ def _encode(value: Value) -> str:
 
 
 def _decode(value: str | None) -> Value:
+    if value is not None and value[:1] == '"' and "\\" not in value:
+        return value[1:-1]  # a plain option id or text: most answers, and exports read millions
     decoded = json.loads(value) if value is not None else None
     return tuple(decoded) if isinstance(decoded, list) else decoded
 

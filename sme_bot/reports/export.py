@@ -40,18 +40,26 @@ def header(q: Questionnaire, *, with_identities: bool) -> list[str]:
 
 def rows(q: Questionnaire, records: Iterable[tuple[dict[str, Any], dict[str, Value]]], *, salt: str,
          labels: Labels, with_identities: bool) -> Iterator[list[Any]]:
+    profile = [(x.id, _namer(x, labels)) for x in q.profile if x.type != "multi"]
+    scored = [(x.id, _namer(x, labels), [o.id for o in x.options] if x.type == "multi" else None) for x in q.questions]
     for record, answers in records:
         row = [pseudonym(salt, record["channel"], record["external_id"]), record["cohort"], record["started_at"],
                record["completed_at"], record["questionnaire_id"], record["questionnaire_version"], record["channel"],
                record["language"]]
         if with_identities:
             row += [record["external_id"], record["name"]]
-        row += [_cell(x, answers.get(x.id), labels) for x in q.profile if x.type != "multi"]
+        row += [name(answers.get(qid)) for qid, name in profile]
         for pillar in q.pillars:
             row += list(record["pillars"].get(pillar.id, (None, None, None)))
         row += [record["level"], record["points"], record["max_points"], record["percent"]]
-        for question in q.questions:
-            row += _answer_cells(question, answers.get(question.id), labels)
+        for qid, name, options in scored:
+            value = answers.get(qid)
+            if options is None:
+                row.append(name(value))
+            elif value is None:
+                row += [None] * len(options)
+            else:
+                row += [int(option in value) for option in options]
         yield row
 
 
@@ -72,18 +80,12 @@ def _answer_columns(question: Question) -> list[str]:
     return [question.id]
 
 
-def _answer_cells(question: Question, value: Value, labels: Labels) -> list[Any]:
-    if question.type == "multi":
-        chosen = set(value) if isinstance(value, tuple) else set()
-        return [None if value is None else int(o.id in chosen) for o in question.options]
-    return [_cell(question, value, labels)]
-
-
-def _cell(question: Question, value: Value, labels: Labels) -> Any:
-    if value is None or not question.choices or labels == "codes":
-        return value
-    option = question.option(str(value))
-    return option.label(labels) if option else value
+def _namer(question: Question, labels: Labels) -> Callable[[Value], Any]:
+    """How one question's answers appear in a cell: the option's label, or the value as it is."""
+    if not question.choices or labels == "codes":
+        return lambda value: value
+    names = {o.id: o.label(labels) for o in question.options}
+    return lambda value: names.get(value, value) if isinstance(value, str) else value
 
 
 @contextmanager
