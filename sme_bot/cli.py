@@ -74,7 +74,10 @@ def console(questionnaire_name: str | None, lang: str | None, cohort: str | None
 
     from sme_bot.channels import console as channel
 
+    from sme_bot.reports.staff import check_cohort
+
     config, store, q = _open(config_path, db_path, questionnaire_name)
+    check_cohort(store, cohort)
     interactive = sys.stdin.isatty()
     out = Console() if interactive else Console(force_terminal=False, no_color=True, highlight=False, width=80)
     terminal = channel.Terminal(console=out, stdin=sys.stdin, interactive=interactive)

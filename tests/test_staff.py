@@ -250,3 +250,29 @@ def test_report_renders_with_its_charts_in_a_browser(db, tmp_path):
     assert present(PILLAR_COLOUR) > 2000  # the pillar bars
     for answers in (LOW, HIGH):  # the bars of the two levels in the data
         assert present(LEVEL_COLOURS[score(q, answers).level]) > 500
+
+
+def test_retakes_show_the_change_between_first_and_latest(tmp_path, q):
+    store = Store(tmp_path / "retake.db")
+    respondent = store.respondent("telegram", "5", language="vi")
+    for answers in (LOW, HIGH):
+        assessment = store.start_assessment(respondent, questionnaire_id=q.id, questionnaire_version=q.version,
+                                            channel="telegram", language="vi")
+        store.complete(assessment.id, score(q, answers))
+    retakes = staff.summary(store, q, Config(), cohort=None, by=None).retakes
+    assert retakes.businesses == 1
+    assert retakes.level_change == {score(q, HIGH).level - score(q, LOW).level: 1}
+    assert retakes.pillar_change["strategy"] == 100.0
+
+
+def test_bad_staff_input_is_one_line_and_leaves_no_file(db, tmp_path):
+    empty_cohort = sme_bot("cohort", "create", "EMPTY", "--name", "x", "--db", str(db), "--qr", str(tmp_path / "q.png"))
+    assert empty_cohort.returncode == 0
+    for command in (["export", "-o", str(tmp_path / "e.csv")], ["report", "-o", str(tmp_path / "e.html")]):
+        result = sme_bot(*command, "--db", str(db), "-q", "quick-check", "--cohort", "EMPTY")
+        assert result.returncode == 1 and "no completed" in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("e.*"))
+    to_folder = sme_bot("export", "--db", str(db), "-q", "quick-check", "-o", str(tmp_path))
+    assert to_folder.returncode == 2 and "is a directory" in to_folder.stderr
+    console = sme_bot("console", "--db", str(db), "--cohort", "NOPE", stdin="1\n")
+    assert console.returncode == 1 and "unknown cohort 'NOPE'" in console.stderr
