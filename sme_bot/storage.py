@@ -534,7 +534,9 @@ def _group_sql(by: str | None, size_bands: list[int]) -> str:
     if by == "size":
         employees = _profile_sql("employees")
         labels = ["micro", "small", "medium"]
-        cases = " ".join(f"when {employees} <= {limit} then '{label}'" for limit, label in zip(size_bands, labels))
+        # Up to three bands are named; the last group is "large".
+        cases = " ".join(f"when {employees} <= {int(limit)} then '{label}'"
+                         for limit, label in zip(size_bands, labels, strict=False))
         return f"case when {employees} is null then '-' {cases} else 'large' end"
     raise ValueError(f"cannot group by {by!r}")
 

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, REPO, sme_bot
 from rich.console import Console
 
-from conftest import EXAMPLES, REPO, sme_bot
 from sme_bot.channels import console as channel
 from sme_bot.storage import Store
 

@@ -7,11 +7,10 @@ import os
 import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-
 from conftest import sme_bot
+
 from sme_bot import loader
 from sme_bot.config import Config
 from sme_bot.reports import staff

@@ -6,14 +6,13 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from fake_bot_api import TOKEN, FakeBotAPI, Harness, Owner, buttons, texts
+
 from sme_bot import loader
 from sme_bot.channels.telegram.app import build_application
 from sme_bot.config import Config, Telegram
 from sme_bot.scoring import score
 from sme_bot.storage import Store
-
 
 ADMIN = 99
 

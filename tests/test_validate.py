@@ -1,8 +1,8 @@
 """A broken questionnaire is refused with the file, the place and how to fix it."""
 
 import pytest
-
 from conftest import TINY, TINY_FRAMEWORK, sme_bot, write_tiny
+
 from sme_bot import loader
 from sme_bot.errors import QuestionnaireError
 

@@ -1,33 +1,41 @@
 """python-telegram-bot wiring: updates in, Conversation replies out, nothing else.
 
 Sends go through a rate limiter (30 messages a second overall, about one a second per chat,
-retries after flood control). A failed send never loses an answer: answers are committed before anything is sent,
-and the next message from the owner shows the current question again.
+retries after flood control). A failed send never loses an answer: answers are committed
+before anything is sent, and the next message from the owner shows the current question again.
 """
 
 import asyncio
 import logging
 import shutil
 import tempfile
-from pathlib import Path
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHandler,
-                          CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 from telegram.request import BaseRequest
 
+from sme_bot.channels.telegram.conversation import CHANNEL, Buttons, Conversation, Programme, Reply, User
 from sme_bot.channels.telegram.ratelimit import ChatRateLimiter
 from sme_bot.channels.telegram.updates import PerChatUpdateProcessor
-from sme_bot.channels.telegram.conversation import CHANNEL, Buttons, Conversation, Programme, Reply, User
 from sme_bot.config import Config
 from sme_bot.errors import SmeBotError
 from sme_bot.messages import say
+from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import staff
 from sme_bot.reports.tables import summary_text
-from sme_bot.questionnaire import Questionnaire
 from sme_bot.storage import Store
 
 log = logging.getLogger("sme_bot.telegram")
