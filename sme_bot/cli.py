@@ -73,7 +73,7 @@ def console(questionnaire_name: str | None, lang: str | None, cohort: str | None
     from rich.console import Console
 
     from sme_bot.channels import console as channel
-    from sme_bot.reports.staff import check_cohort
+    from sme_bot.cohorts import check_cohort
 
     config, store, q = _open(config_path, db_path, questionnaire_name)
     check_cohort(store, cohort)

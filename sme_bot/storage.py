@@ -16,11 +16,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 
 from sme_bot.errors import StorageError
 from sme_bot.flows.answers import Value
 from sme_bot.scoring import Result
+from sme_bot.startup import numpy_hidden
+
+with numpy_hidden():
+    import sqlite_utils
 
 Clock = Callable[[], datetime]
 Migration = Callable[[sqlite_utils.Database], None]

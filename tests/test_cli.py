@@ -96,7 +96,7 @@ def test_the_console_starts_without_heavy_libraries(tmp_path):
     result = sme_bot("console", "--db", str(tmp_path / "x.db"), stdin="1\n", env={"PYTHONPROFILEIMPORTTIME": "1"})
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "sme_bot.channels.console" in imported  # the probe works
-    assert not {name for name in imported if name.split(".")[0] in {"telegram", "matplotlib", "openpyxl", "httpx"}}
+    assert not {name for name in imported if name.split(".")[0] in {"telegram", "matplotlib", "openpyxl", "httpx", "numpy"}}
 
 
 def test_every_channel_text_exists_in_vietnamese_and_english():

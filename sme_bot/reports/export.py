@@ -56,10 +56,10 @@ def rows(q: Questionnaire, records: Iterable[tuple[dict[str, Any], dict[str, Val
             value = answers.get(qid)
             if options is None:
                 row.append(name(value))
-            elif value is None:
-                row += [None] * len(options)
-            else:
+            elif isinstance(value, tuple):
                 row += [int(option in value) for option in options]
+            else:
+                row += [None] * len(options)
         yield row
 
 

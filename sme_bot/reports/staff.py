@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from pathlib import Path
 
+from sme_bot.cohorts import check_cohort
 from sme_bot.config import Config
 from sme_bot.errors import StaffError
 from sme_bot.questionnaire import Questionnaire
@@ -11,12 +12,6 @@ from sme_bot.reports.summary import Summary, summarise
 from sme_bot.storage import Store
 
 FORMATS = ("csv", "xlsx", "json")
-
-
-def check_cohort(store: Store, cohort: str | None) -> None:
-    if cohort and not store.cohort_exists(cohort):
-        known = ", ".join(c["code"] for c in store.cohorts()) or "none yet"
-        raise StaffError(f"unknown cohort {cohort!r} (known: {known}); create it with `sme-bot cohort create`")
 
 
 def summary(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, by: str | None) -> Summary:

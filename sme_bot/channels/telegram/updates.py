@@ -11,7 +11,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-MAX_CONCURRENT = 64
+# Updates waiting for their chat's turn hold a slot; one chat flooding the bot cannot take
+# more than it sends, and Telegram's per-chat limit keeps that small.
+MAX_CONCURRENT = 256
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -20,25 +22,21 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await super().process_update(update, coroutine)
+            await coroutine
             return
         lock = self._locks.setdefault(chat.id, asyncio.Lock())
         self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
         try:
-            # The chat's turn first, then a slot: a busy chat queues without taking slots.
             async with lock:
-                await super().process_update(update, coroutine)
+                await coroutine
         finally:
             self._waiting[chat.id] -= 1
             if not self._waiting[chat.id]:
                 # Forget idle chats, so memory does not grow with the number of owners.
                 del self._waiting[chat.id], self._locks[chat.id]
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
 
     async def initialize(self) -> None:
         pass
