@@ -400,7 +400,7 @@ def support_list(fmt: str, db_path: Path | None, config_path: Path | None) -> No
 @_config_options
 def demo_data(count: int, cohort: str | None, questionnaire_name: str | None, seed: int, db_path: Path | None,
               config_path: Path | None) -> None:
-    """Fill a database with made-up completed assessments that look like a province.
+    """Fill a database with made-up assessments that look like a province.
 
         sme-bot demo-data --n 500 --cohort DEMO --db demo.db
     """
@@ -424,13 +424,13 @@ def demo_data(count: int, cohort: str | None, questionnaire_name: str | None, se
                 for i in range(first, min(first + batch, count)):
                     business = next(made)
                     began = start + timedelta(minutes=37 * i)
-                    store.add_completed(channel="demo", external_id=f"demo-{seed}-{i}", questionnaire_id=q.id,
-                                        questionnaire_version=q.version, language="vi", cohort=cohort,
-                                        started_at=began, completed_at=began + timedelta(minutes=business.minutes),
-                                        answers=business.answers, result=business.result,
-                                        consent_version=CONSENT_VERSION)
+                    store.add_assessment(channel="demo", external_id=f"demo-{seed}-{i}", questionnaire_id=q.id,
+                                         questionnaire_version=q.version, language="vi", cohort=cohort,
+                                         started_at=began, last_at=began + timedelta(minutes=business.minutes),
+                                         answers=business.answers, result=business.result,
+                                         consent_version=CONSENT_VERSION)
             progress.update(task, completed=min(first + batch, count))
-    click.echo(f"{count} made-up assessments added to {store.path}", err=True)
+    click.echo(f"{count} made-up assessments (some left part-way) added to {store.path}", err=True)
 
 
 def _stderr():  # type: ignore[no-untyped-def]

@@ -16,6 +16,8 @@ from sme_bot.scoring import Result, score
 
 # (share of businesses, where their answers sit between the lowest and the best option)
 PERSONAS = [(0.40, 0.15), (0.33, 0.40), (0.19, 0.65), (0.08, 0.88)]
+# About one owner in eight stops part-way, as at real events.
+UNFINISHED = 0.12
 # Common sectors of the province first; ids not in a questionnaire are simply not drawn.
 SECTOR_WEIGHTS = {"retail": 30, "agriculture": 22, "food": 15, "services": 10, "manufacturing": 10,
                   "construction": 5, "transport": 5, "other": 3}
@@ -24,7 +26,7 @@ SECTOR_WEIGHTS = {"retail": 30, "agriculture": 22, "food": 15, "services": 10, "
 @dataclass(frozen=True)
 class Business:
     answers: dict[str, Value]
-    result: Result
+    result: Result | None  # None: stopped part-way
     minutes: float  # how long the made-up owner took
 
 
@@ -37,7 +39,12 @@ def businesses(q: Questionnaire, n: int, *, seed: int = 2026) -> Iterator[Busine
         for question in q.all_questions:
             if applicable(q, question, answers):
                 answers[question.id] = _answer(question, position, rng)
-        yield Business(answers, score(q, answers), minutes=max(2.0, rng.gauss(q.minutes, q.minutes / 3)))
+        minutes = max(2.0, rng.gauss(q.minutes, q.minutes / 3))
+        if rng.random() < UNFINISHED:
+            kept = dict(list(answers.items())[: rng.randint(1, len(answers) - 1)])
+            yield Business(kept, None, minutes=minutes * len(kept) / len(answers))
+        else:
+            yield Business(answers, score(q, answers), minutes=minutes)
 
 
 def _answer(question: Question, position: float, rng: random.Random) -> Value:

@@ -241,11 +241,12 @@ class Store:
                                    [respondent_id]).fetchall()
         return [(assessment_id, Result.model_validate_json(detail)) for assessment_id, detail in rows]
 
-    def add_completed(self, *, channel: str, external_id: str, questionnaire_id: str, questionnaire_version: str,
-                      language: str, cohort: str | None, started_at: datetime, completed_at: datetime,
-                      answers: dict[str, Value], result: Result, consent_version: str) -> None:
-        """A whole completed assessment in one go (demo data, imports); the caller batches commits."""
-        started, completed = (t.isoformat(timespec="seconds") for t in (started_at, completed_at))
+    def add_assessment(self, *, channel: str, external_id: str, questionnaire_id: str, questionnaire_version: str,
+                       language: str, cohort: str | None, started_at: datetime, last_at: datetime,
+                       answers: dict[str, Value], result: Result | None, consent_version: str) -> None:
+        """A whole assessment in one go (demo data, imports): completed when it has a result, else
+        left in progress at its last answer. The caller batches the commits."""
+        started, last = (t.isoformat(timespec="seconds") for t in (started_at, last_at))
         conn = self.db.conn
         respondent = conn.execute("insert into respondents (channel, external_id, language, created_at) "
                                   "values (?, ?, ?, ?)", [channel, external_id, language, started]).lastrowid
@@ -253,16 +254,18 @@ class Store:
                      [respondent, consent_version, started])
         assessment = conn.execute(
             "insert into assessments (respondent_id, questionnaire_id, questionnaire_version, channel, language, "
-            "cohort, status, started_at, updated_at, completed_at) values (?, ?, ?, ?, ?, ?, 'completed', ?, ?, ?)",
-            [respondent, questionnaire_id, questionnaire_version, channel, language, cohort, started, completed,
-             completed]).lastrowid
+            "cohort, status, started_at, updated_at, completed_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [respondent, questionnaire_id, questionnaire_version, channel, language, cohort,
+             "completed" if result else "in_progress", started, last, last if result else None]).lastrowid
         conn.executemany("insert into answers (assessment_id, question_id, value, withdrawn, at) values (?, ?, ?, 0, ?)",
-                         [(assessment, qid, _encode(value), completed) for qid, value in answers.items()])
+                         [(assessment, qid, _encode(value), last) for qid, value in answers.items()])
+        if result is None:
+            return
         detail = result.model_dump_json()
         conn.execute("insert into results (assessment_id, questionnaire_id, questionnaire_version, level, points, "
                      "max_points, percent, detail, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      [assessment, result.questionnaire, result.version, result.level, result.points,
-                      result.max_points, result.percent, detail, completed])
+                      result.max_points, result.percent, detail, last])
         _write_result_rows(self.db, int(assessment or 0), json.loads(detail))
 
     @contextmanager
