@@ -16,7 +16,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-
 from sme_bot.errors import StorageError
 from sme_bot.flows.answers import Value
 from sme_bot.scoring import Result
