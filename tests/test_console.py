@@ -101,6 +101,14 @@ def test_end_of_input_mid_way_keeps_every_answer(tmp_path):
     assert rows(db, "select question_id from answers order by id") == [("business_name",), ("sector",), ("employees",)]
 
 
+def answers_so_far(db):
+    """How many answers the running console has committed; 0 while it is still creating the file."""
+    try:
+        return rows(db, "select count(*) from answers")[0][0]
+    except sqlite3.OperationalError:  # no file or no table yet
+        return 0
+
+
 def test_ctrl_c_mid_way_keeps_every_answer(tmp_path):
     db = tmp_path / "demo.db"
     command = Path(__import__("sys").executable).with_name("sme-bot")
@@ -109,9 +117,7 @@ def test_ctrl_c_mid_way_keeps_every_answer(tmp_path):
     process.stdin.write("1\nBa\n1\n")
     process.stdin.flush()
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if db.exists() and rows(db, "select count(*) from answers")[0][0] == 2:
-            break
+    while time.monotonic() < deadline and answers_so_far(db) < 2:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
