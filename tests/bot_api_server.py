@@ -27,6 +27,7 @@ class BotAPIServer:
         self.sent: list[dict[str, Any]] = []  # {"method", "chat_id", "text", "buttons", "message_id"}
         self.errors: list[str] = []
         self._confirmed = 0  # update ids below this were confirmed by an offset
+        self._matched: dict[int, int] = {}  # per chat: messages up to here were matched by a wait
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(5000)
@@ -73,15 +74,20 @@ class BotAPIServer:
             return [m for m in self.sent if m["chat_id"] == chat_id and m["method"] == "sendMessage"]
 
     def wait_for(self, chat_id: int, predicate: Any, timeout: float = 30) -> dict[str, Any]:
-        """The first message to `chat_id` sent from now on that matches `predicate`."""
+        """The first message to `chat_id` after the one the last wait matched that fits `predicate`.
+
+        Starting from the last match rather than from now means a reply that arrives before the
+        test starts waiting is still found.
+        """
         with self._cond:
-            start = len([m for m in self.sent if m["chat_id"] == chat_id])
             deadline = time.monotonic() + timeout
             while True:
-                mine = [m for m in self.sent if m["chat_id"] == chat_id][start:]
-                found = next((m for m in mine if m["method"] == "sendMessage" and predicate(m)), None)
-                if found:
-                    return found
+                mine = [m for m in self.sent if m["chat_id"] == chat_id]
+                start = self._matched.get(chat_id, 0)
+                for index in range(start, len(mine)):
+                    if mine[index]["method"] == "sendMessage" and predicate(mine[index]):
+                        self._matched[chat_id] = index + 1
+                        return mine[index]
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(f"chat {chat_id}: no matching message; last: {mine[-1:] or self.sent[-1:]}")
