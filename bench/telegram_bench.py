@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fake_bot_api import TOKEN, FakeBotAPI, Harness, Owner  # noqa: E402
-from telegram.ext import Application, MessageHandler, filters  # noqa: E402
+from fake_bot_api import TOKEN, FakeBotAPI, Harness, Owner
+from telegram.ext import Application, MessageHandler, filters
 
-from sme_bot import loader  # noqa: E402
-from sme_bot.channels.telegram.app import build_application  # noqa: E402
-from sme_bot.config import Config  # noqa: E402
-from sme_bot.storage import Store  # noqa: E402
+from sme_bot import loader
+from sme_bot.channels.telegram.app import build_application
+from sme_bot.config import Config
+from sme_bot.storage import Store
 
 
 def rss_mb() -> float:

@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl
 
 BOT = {"id": 999001, "is_bot": True, "first_name": "SME bot", "username": "sme_local_bot"}
@@ -39,7 +39,7 @@ class BotAPIServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/bot"
 
-    def __enter__(self) -> "BotAPIServer":
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -141,7 +141,7 @@ class BotAPIServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+            def do_POST(self) -> None:
                 method = self.path.rsplit("/", 1)[-1]
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 params = _params(self.headers.get("Content-Type", ""), body)

@@ -176,5 +176,5 @@ def sme_bot(*args: str, stdin: str | None = None, cwd: Path | None = None, env: 
             timeout: float = 60) -> subprocess.CompletedProcess:
     """Run the installed `sme-bot` command as a user would."""
     command = Path(sys.executable).with_name("sme-bot")
-    return subprocess.run([str(command), *args], input=stdin, capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([str(command), *args], input=stdin, check=False, capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, timeout=timeout)

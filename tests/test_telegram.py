@@ -62,14 +62,14 @@ def last_question_buttons(calls):
 
 def agree(harness, owner, code=None):
     start = harness.say(owner, "/start" + (f" {code}" if code else ""))
-    consent = dict((label, data) for label, data in buttons(start[-1]))
+    consent = {label: data for label, data in buttons(start[-1])}
     return harness.tap(owner, consent["Tôi đồng ý"] if "Tôi đồng ý" in consent else consent["I agree"])
 
 
 def test_start_greets_in_vietnamese_offers_english_and_stores_nothing(make_bot):
     bot = make_bot()
     calls = bot.say(Owner(1), "/start")
-    greeting, consent = texts(calls)
+    greeting, _consent = texts(calls)
     assert greeting.startswith("Xin chào!") and "12 câu hỏi" in greeting and "khoảng 3 phút" in greeting
     assert "Chương trình hỗ trợ" in greeting
     assert [label for label, _ in buttons(calls[-1])] == ["Tôi đồng ý", "Tôi không đồng ý", "English"]

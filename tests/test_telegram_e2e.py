@@ -74,8 +74,8 @@ def test_a_killed_bot_restarts_and_the_owner_finishes_with_nothing_lost(tmp_path
 def test_a_missing_or_malformed_token_is_one_line(tmp_path):
     command = str(Path(sys.executable).with_name("sme-bot"))
     for token in ("", "not-a-token"):
-        result = subprocess.run([command, "run", "--db", str(tmp_path / "x.db")], capture_output=True, text=True,
-                                env={**os.environ, "SME_BOT_TOKEN": token}, timeout=60)
+        result = subprocess.run([command, "run", "--db", str(tmp_path / "x.db")], check=False,
+                                capture_output=True, text=True, env={**os.environ, "SME_BOT_TOKEN": token}, timeout=60)
         assert result.returncode == 1
         assert len(result.stderr.strip().splitlines()) == 1 and "SME_BOT_TOKEN" in result.stderr
         assert "not-a-token" not in result.stderr
@@ -86,7 +86,8 @@ def test_an_unreachable_bot_api_is_one_clear_line(tmp_path):
     config.write_text('[telegram]\nbase_url = "http://127.0.0.1:9/bot"\n')
     command = str(Path(sys.executable).with_name("sme-bot"))
     result = subprocess.run([command, "run", "--config", str(config), "--db", str(tmp_path / "x.db")],
-                            capture_output=True, text=True, env={**os.environ, "SME_BOT_TOKEN": TOKEN}, timeout=60)
+                            check=False, capture_output=True, text=True,
+                            env={**os.environ, "SME_BOT_TOKEN": TOKEN}, timeout=60)
     assert result.returncode == 1
     assert "Error: cannot reach the Bot API at http://127.0.0.1:9/bot" in result.stderr
     assert "Traceback" not in result.stderr and TOKEN.split(":")[1] not in result.stderr
@@ -157,7 +158,7 @@ def test_the_bot_never_starts_on_a_broken_questionnaire(tmp_path):
     config = tmp_path / "bot.toml"
     config.write_text(f'[assessment]\nquestionnaire = "{broken}"\n[storage]\ndatabase = "bot.db"\n')
     command = str(Path(sys.executable).with_name("sme-bot"))
-    result = subprocess.run([command, "run", "--config", str(config)], capture_output=True, text=True,
+    result = subprocess.run([command, "run", "--config", str(config)], check=False, capture_output=True, text=True,
                             env={**os.environ, "SME_BOT_TOKEN": TOKEN}, timeout=60)
     assert result.returncode == 1
     assert "tiny.toml: pillar 'money': declares 12 points" in result.stderr and "Traceback" not in result.stderr

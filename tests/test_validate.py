@@ -55,7 +55,7 @@ def test_a_broken_questionnaire_names_the_place_and_the_fix(tmp_path, case, chan
     assert old in TINY
     found = problems(tmp_path, questionnaire=TINY.replace(old, new, 1))
     assert any(message in p for p in found), found
-    assert all(p.startswith(str(tmp_path)) or p.startswith("tiny.toml") or "tiny.toml" in p for p in found)
+    assert all(p.startswith((str(tmp_path), "tiny.toml")) or "tiny.toml" in p for p in found)
 
 
 BROKEN_FRAMEWORK = [
@@ -85,8 +85,8 @@ def test_a_toml_syntax_error_gives_the_line(tmp_path):
 
 def test_a_missing_framework_file_is_named(tmp_path):
     found = problems(tmp_path, questionnaire=TINY.replace('framework = "tiny"', 'framework = "dbi-2099"'))
-    assert found == [f"{tmp_path}/frameworks/dbi-2099.toml: file not found — check the path, or run "
-                     "`sme-bot validate` to list the shipped questionnaires"]
+    assert found == [(f"{tmp_path}/frameworks/dbi-2099.toml: file not found — check the path, or run "
+                     "`sme-bot validate` to list the shipped questionnaires")]
 
 
 def test_every_problem_is_reported_at_once(tmp_path):
