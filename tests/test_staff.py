@@ -85,6 +85,16 @@ def test_summary_cli_table_and_json(db):
     assert data["total"]["completed"] == 8 and data["top_steps"]
 
 
+def test_breakdown_figures_stay_whole_in_an_80_column_terminal(db):
+    # Piped output is 80 columns wide; long sector names wrap there, the figures must not.
+    table = sme_bot("summary", "--db", str(db), "-q", "quick-check", "--by", "sector", env={"COLUMNS": "80"}).stdout
+    assert max(len(line) for line in table.splitlines()) <= 80
+    header = next(line for line in table.splitlines() if "Hoàn thành" in line)
+    assert header.split()[-6:] == ["P1", "P2", "P3", "P4", "P5", "P6"]
+    retail = next(line for line in table.splitlines() if line.strip().startswith("Bán lẻ"))
+    assert "6" in retail.split() and "100%" in retail.split() and "…" not in table
+
+
 def test_unknown_cohort_is_one_line(db):
     for command in (["summary"], ["export"], ["report", "-o", "r.html"]):
         result = sme_bot(*command, "--db", str(db), "--cohort", "NOPE", "-q", "quick-check")

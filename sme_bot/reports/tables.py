@@ -37,13 +37,15 @@ def summary_tables(summary: Summary, q: Questionnaire, lang: str) -> RenderableT
         legend = " · ".join(f"P{i} {p.name(lang)}" for i, p in enumerate(q.pillars, start=1))
         groups = Table(title=say("staff_by", lang, field=summary.by), caption=legend, box=box.SIMPLE_HEAD,
                        title_justify="left", caption_justify="left")
-        groups.add_column(str(summary.by), no_wrap=True)
+        # Figures never wrap; long group names do, so the table fits an 80-column terminal.
+        groups.add_column(str(summary.by), ratio=1)
         for name in ("staff_started", "staff_completed", "staff_rate"):
-            groups.add_column(say(name, lang), justify="right")
+            groups.add_column(say(name, lang), justify="right", no_wrap=True)
         for i, _ in enumerate(q.pillars, start=1):
-            groups.add_column(f"P{i}", justify="right")
+            groups.add_column(f"P{i}", justify="right", no_wrap=True)
         for group in summary.groups:
-            groups.add_row(group_label(q, summary.by, group.group, lang), str(group.started), str(group.completed), f"{group.completion_rate:.0f}%",
+            groups.add_row(group_label(q, summary.by, group.group, lang), str(group.started), str(group.completed),
+                           f"{group.completion_rate:.0f}%",
                            *(f"{group.pillars[p.id]:.0f}" if p.id in group.pillars else "–" for p in q.pillars))
         parts.append(groups)
     if summary.top_steps:
