@@ -33,6 +33,10 @@ class Commands(click.Group):
             ctx.exit(1)
         except SmeBotError as error:
             raise click.ClickException(str(error)) from None
+        except OSError as error:
+            # A full disk or a file that vanished mid-way: the operating system's words suffice.
+            where = f"{error.filename}: " if error.filename else ""
+            raise click.ClickException(f"{where}{error.strerror or error}") from None
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -287,9 +291,10 @@ def report(cohort: str | None, output: Path, questionnaire_name: str | None, lan
 
     from sme_bot.errors import StaffError
     from sme_bot.reports import staff
-    from sme_bot.reports.export import replacing
+    from sme_bot.reports.export import check_writable, replacing
     from sme_bot.reports.html import report_html
 
+    check_writable(output)
     config, store, q = _open(config_path, db_path, questionnaire_name)
     total = staff.summary(store, q, config, cohort=cohort, by=None)
     if not total.total.completed:
@@ -297,8 +302,6 @@ def report(cohort: str | None, output: Path, questionnaire_name: str | None, lan
     fields = ["sector", "size", "district"] + ([] if cohort else ["cohort"])
     breakdowns = {field: staff.summary(store, q, config, cohort=cohort, by=field) for field in fields}
     page = report_html(q, total, breakdowns, lang=lang, programme=config.programme.name, today=date.today())
-    if not output.parent.is_dir():
-        raise StaffError(f"cannot write {output}: the folder {output.parent} does not exist")
     with replacing(output, "w", encoding="utf-8") as stream:
         stream.write(page)
     click.echo(f"report written to {output}", err=True)
@@ -328,12 +331,19 @@ def cohort_create(code: str, name: str, starts, ends, qr_path: Path | None,  # t
         raise click.BadParameter("ends before it starts", param_hint="--ends")
     import segno
 
-    config, store, _ = _open(config_path, db_path, None)
-    if not store.create_cohort(code, name, starts and starts.date().isoformat(), ends and ends.date().isoformat()):
-        raise click.ClickException(f"cohort {code} exists already; `sme-bot cohort list` shows it")
-    link = f"https://t.me/{config.telegram.username}?start={code}"
+    from sme_bot.reports.export import check_writable, replacing
+
     target = qr_path or Path(f"cohort-{code}.png")
-    segno.make(link, error="m").save(str(target), scale=10, border=2)
+    check_writable(target)
+    config, store, _ = _open(config_path, db_path, None)
+    link = f"https://t.me/{config.telegram.username}?start={code}"
+    # The cohort is recorded only once its QR code is written, and the code appears only for
+    # a recorded cohort: a failure leaves neither behind.
+    with replacing(target, "wb") as stream:
+        segno.make(link, error="m").save(stream, kind="png", scale=10, border=2)
+        if not store.create_cohort(code, name, starts and starts.date().isoformat(),
+                                   ends and ends.date().isoformat()):
+            raise click.ClickException(f"cohort {code} exists already; `sme-bot cohort list` shows it")
     click.echo(link)
     click.echo(f"QR code: {target}", err=True)
 

@@ -190,6 +190,14 @@ def test_cohort_create_prints_the_join_link_and_writes_a_qr_code(tmp_path):
     assert png.startswith(b"\x89PNG") and len(png) > 300
     again = sme_bot("cohort", "create", "DX2026", "--name", "x", "--config", str(tmp_path / "bot.toml"), cwd=tmp_path)
     assert again.returncode == 1 and "exists already" in again.stderr
+    nowhere = sme_bot("cohort", "create", "LATER", "--name", "x", "--qr", str(tmp_path / "no" / "qr.png"),
+                      "--config", str(tmp_path / "bot.toml"), cwd=tmp_path)
+    assert nowhere.returncode == 1 and "the folder" in nowhere.stderr and "does not exist" in nowhere.stderr
+    assert len(nowhere.stderr.strip().splitlines()) == 1
+    too_long = sme_bot("cohort", "create", "LATER", "--name", "x", "--qr", str(tmp_path / ("q" * 300 + ".png")),
+                       "--config", str(tmp_path / "bot.toml"), cwd=tmp_path)
+    assert too_long.returncode == 1 and "File name too long" in too_long.stderr
+    assert len(too_long.stderr.strip().splitlines()) == 1
     bad = sme_bot("cohort", "create", "bad code!", "--name", "x", "--config", str(tmp_path / "bot.toml"), cwd=tmp_path)
     assert bad.returncode == 2 and "letters, digits" in bad.stderr
     listed = json.loads(sme_bot("cohort", "list", "--format", "json", "--config", str(tmp_path / "bot.toml"),

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from sme_bot.errors import StaffError
 from sme_bot.flows.answers import Value
 from sme_bot.questionnaire import Question, Questionnaire
 
@@ -86,6 +87,14 @@ def _namer(question: Question, labels: Labels) -> Callable[[Value], Any]:
         return lambda value: value
     names = {o.id: o.label(labels) for o in question.options}
     return lambda value: names.get(value, value) if isinstance(value, str) else value
+
+
+def check_writable(path: Path) -> None:
+    """Fail before any work is done when `path` cannot be written."""
+    if not path.parent.is_dir():
+        raise StaffError(f"cannot write {path}: the folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise StaffError(f"cannot write {path}: permission denied")
 
 
 @contextmanager

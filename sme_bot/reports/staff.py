@@ -28,8 +28,7 @@ def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None
     if not total:
         scope = f" in cohort {cohort}" if cohort else ""
         raise StaffError(f"no completed {q.id} assessments{scope} to export")
-    if not output.parent.is_dir():
-        raise StaffError(f"cannot write {output}: the folder {output.parent} does not exist")
+    writers.check_writable(output)
     if with_identities:
         store.audit("export with identities", f"{fmt} of {cohort or 'all cohorts'} to {output.name}")
     head = writers.header(q, with_identities=with_identities)
