@@ -41,6 +41,11 @@ def resolve(name: str, directory: Path | None = None) -> Path:
 
 def load(name: str | Path, directory: Path | None = None) -> Questionnaire:
     path = _shown(resolve(str(name), directory))
+    if not path.exists() and path.name == f"{name}.toml":
+        # Given by id, not path: the shipped ids are the useful answer, not where they live.
+        shipped = ", ".join(p.stem for p in available(directory))
+        raise QuestionnaireError([Problem(str(name), "", "no such questionnaire",
+                                          f"use one of {shipped}, or the path of a .toml file")])
     raw = _read_toml(path)
     framework_id = raw.get("framework")
     if not isinstance(framework_id, str):

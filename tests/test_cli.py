@@ -59,7 +59,11 @@ def test_score_rejects_a_bad_answers_file_in_one_line(tmp_path, content, message
 
 def test_score_on_an_unknown_questionnaire_says_so(tmp_path):
     result = sme_bot("score", "dbi-2099", "--answers", write(tmp_path, {}))
-    assert result.returncode == 1 and "dbi-2099.toml: file not found" in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("dbi-2099: no such questionnaire — use one of dbi-sme, quick-check, "
+                                     "or the path of a .toml file")
+    by_path = sme_bot("score", str(tmp_path / "mine.toml"), "--answers", write(tmp_path, {}))
+    assert by_path.returncode == 1 and "mine.toml: file not found" in by_path.stderr
 
 
 def test_show_prints_a_paper_form_with_points():
