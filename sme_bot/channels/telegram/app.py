@@ -9,11 +9,13 @@ import asyncio
 import logging
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -26,6 +28,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from sme_bot.channels.telegram.conversation import CHANNEL, Buttons, Conversation, Programme, Reply, User
 from sme_bot.channels.telegram.ratelimit import ChatRateLimiter
@@ -107,11 +110,35 @@ def _user(update: Update) -> User:
     return User(id=user.id, chat_id=chat.id, name=name)
 
 
-def _markup(buttons: Buttons) -> InlineKeyboardMarkup | None:
+# Messages are sent and edited as plain JSON through Bot.do_api_request: the bot reads nothing
+# of Telegram's reply but a message_id, and PTB's typed methods build a keyboard object per
+# button and parse the whole echoed Message, which cost more than the rest of an answer put
+# together (bench/telegram_bench.py). The request still goes through PTB's rate limiter and
+# raises the same errors. PTB warns when do_api_request names a method it has; here it is meant.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup)'",
+                        category=PTBUserWarning)
+
+
+async def _send(bot: Bot, chat_id: int, text: str, buttons: Buttons) -> int:
+    """Send a message; its id."""
+    sent = await bot.do_api_request("sendMessage", {"chat_id": chat_id, "text": text[:4096], **_keyboard(buttons)})
+    return int(sent["message_id"])
+
+
+async def _edit(bot: Bot, chat_id: int, message_id: int, *, text: str | None = None, buttons: Buttons) -> None:
+    """Rewrite a message's text and buttons (none: the keyboard is removed)."""
+    payload = {"chat_id": chat_id, "message_id": message_id, **_keyboard(buttons)}
+    if text is None:
+        await bot.do_api_request("editMessageReplyMarkup", payload)
+    else:
+        await bot.do_api_request("editMessageText", {**payload, "text": text[:4096]})
+
+
+def _keyboard(buttons: Buttons) -> dict[str, Any]:
     if not buttons:
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label[:64], callback_data=data) for label, data in row]
-                                 for row in buttons])
+        return {}
+    rows = [[{"text": label[:64], "callback_data": data} for label, data in row] for row in buttons]
+    return {"reply_markup": {"inline_keyboard": rows}}
 
 
 class TelegramBot:
@@ -217,7 +244,7 @@ class TelegramBot:
             message = self.conversation.reminder(assessment.id, chat["chat_language"] or assessment.language)
             self.store.mark_reminded(assessment.id)
             try:
-                await context.bot.send_message(chat["chat_id"], message.text, reply_markup=_markup(message.buttons))
+                await _send(context.bot, chat["chat_id"], message.text, message.buttons)
                 log.info("assessment %s: reminder sent", assessment.id)
             except Forbidden:
                 self.store.save_chat(assessment.respondent_id, blocked=1)
@@ -236,16 +263,14 @@ class TelegramBot:
                 await update.callback_query.answer(reply.toast[:190] if reply.toast else None)
             prompt_id = chat["prompt_message_id"] if chat else None
             if prompt_id and reply.close_prompt:
-                await self._quietly(bot.edit_message_text(reply.close_prompt[:4096], chat_id=user.chat_id,
-                                                          message_id=prompt_id))
+                await self._quietly(_edit(bot, user.chat_id, prompt_id, text=reply.close_prompt, buttons=[]))
             if prompt_id and reply.prompt_buttons is not None:
-                await self._quietly(bot.edit_message_reply_markup(chat_id=user.chat_id, message_id=prompt_id,
-                                                                  reply_markup=_markup(reply.prompt_buttons)))
+                await self._quietly(_edit(bot, user.chat_id, prompt_id, buttons=reply.prompt_buttons))
             for message in reply.messages:
-                sent = await bot.send_message(user.chat_id, message.text[:4096], reply_markup=_markup(message.buttons))
+                sent = await _send(bot, user.chat_id, message.text, message.buttons)
                 if message.question and respondent is not None:
                     # A new question starts with no multiple-choice ticks.
-                    self.store.save_chat(respondent, prompt_message_id=sent.message_id, prompt_text=message.text,
+                    self.store.save_chat(respondent, prompt_message_id=sent, prompt_text=message.text,
                                          prompt_question=message.question, draft=None)
             if reply.chart is not None:
                 # Drawing takes longer than answering; other owners' updates need not wait for it.
