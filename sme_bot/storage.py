@@ -491,7 +491,11 @@ class Store:
     # -- plumbing -------------------------------------------------------------------------------
 
     def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
-        return next(iter(self.db.query(sql, params)), None)
+        # A plain cursor: sqlite-utils' query() wraps each read in a savepoint, two more
+        # statements on the path of every message.
+        cursor = self.db.execute(sql, params)
+        row = cursor.fetchone()
+        return dict(zip([column[0] for column in cursor.description], row, strict=True)) if row else None
 
     def _stamp(self) -> str:
         return self._now().isoformat(timespec="seconds")

@@ -201,9 +201,11 @@ def test_an_assessment_begun_on_another_version_is_not_resumed(tmp_path, tiny):
 
 
 def test_a_missing_config_or_questionnaire_is_one_line(tmp_path):
-    for args in (["--config", str(tmp_path / "nope.toml")], ["--questionnaire", "nope"]):
+    for args, message in ((["--config", str(tmp_path / "nope.toml")], "not found"),
+                          (["--questionnaire", "nope"], "no such questionnaire")):
         result = sme_bot("console", "--db", str(tmp_path / "x.db"), *args, stdin="1\n")
-        assert result.returncode == 1 and "not found" in result.stderr and "Traceback" not in result.stderr
+        assert result.returncode == 1 and message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_bot_toml_sets_the_language_and_the_database_beside_it(tmp_path):
