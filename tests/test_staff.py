@@ -283,6 +283,11 @@ def test_retakes_show_the_change_between_first_and_latest(tmp_path, q):
     assert retakes.businesses == 1
     assert retakes.level_change == {score(q, HIGH).level - score(q, LOW).level: 1}
     assert retakes.pillar_change["strategy"] == 100.0
+    store.close()
+    table = sme_bot("summary", "--db", str(tmp_path / "retake.db"), "-q", "quick-check", "--lang", "en",
+                    env={"COLUMNS": "200"}).stdout
+    assert "1 businesses retook it; average change (percent points): Digital customer experience +" in table
+    assert "Strategy +100.0" in table
 
 
 def test_bad_staff_input_is_one_line_and_leaves_no_file(db, tmp_path):

@@ -7,7 +7,7 @@ from datetime import date
 
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
-from sme_bot.reports.summary import Summary, group_label
+from sme_bot.reports.summary import Summary, group_label, retakes_line
 
 LEVEL_COLOURS = ["#c0392b", "#e67e22", "#f1c40f", "#7dbb42", "#27ae60", "#1e8449"]
 PILLAR_COLOUR = "#2e86c1"
@@ -59,8 +59,7 @@ def report_html(q: Questionnaire, total: Summary, breakdowns: dict[str, Summary]
             f"<tr><td>{_e(names.get(p, p))}</td><td>{n}</td></tr>" for p, n in total.support_by_pillar.items())
             + "</table>")
     if total.retakes.businesses:
-        change = ", ".join(f"{p} {v:+.1f}" for p, v in total.retakes.pillar_change.items())
-        parts.append(f"<p>{_e(say('staff_retakes', lang, n=total.retakes.businesses, change=change))}</p>")
+        parts.append(f"<p>{_e(retakes_line(total, q, lang))}</p>")
     parts.append(f"<p class='note'>{_e(say('report_privacy', lang))}</p>")
     return (f"<!DOCTYPE html>\n<html lang='{lang}'><head><meta charset='utf-8'>"
             f"<title>{_e(say('report_title', lang, scope=scope))}</title><style>{STYLE}</style></head>"

@@ -132,6 +132,15 @@ def group_label(q: Questionnaire, by: str | None, group: str, lang: str) -> str:
     return option.label(lang) if option else group
 
 
+def retakes_line(summary: Summary, q: Questionnaire, lang: str) -> str:
+    """How businesses that retook the assessment moved, pillar by pillar, by name."""
+    from sme_bot.messages import say
+
+    changes = summary.retakes.pillar_change
+    change = ", ".join(f"{p.name(lang)} {changes[p.id]:+.1f}" for p in q.pillars if p.id in changes)
+    return say("staff_retakes", lang, n=summary.retakes.businesses, change=change)
+
+
 def _step_text(q: Questionnaire, pillar: str, level: int, step: int) -> Text:
     steps = q.framework.steps(pillar, level)
     return steps[step] if step < len(steps) else Text(vi=f"{pillar} {level}.{step}", en=f"{pillar} {level}.{step}")

@@ -7,7 +7,7 @@ from rich.text import Text as RichText
 
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
-from sme_bot.reports.summary import Summary, group_label
+from sme_bot.reports.summary import Summary, group_label, retakes_line
 
 BAR = 20
 
@@ -60,8 +60,7 @@ def summary_tables(summary: Summary, q: Questionnaire, lang: str) -> RenderableT
         parts.append(RichText(say("staff_support", lang) + ": " + ", ".join(
             f"{names.get(p, p)} {n}" for p, n in summary.support_by_pillar.items())))
     if summary.retakes.businesses:
-        change = ", ".join(f"{p} {v:+.1f}" for p, v in summary.retakes.pillar_change.items())
-        parts.append(RichText(say("staff_retakes", lang, n=summary.retakes.businesses, change=change)))
+        parts.append(RichText(retakes_line(summary, q, lang)))
     return Group(*parts)
 
 
