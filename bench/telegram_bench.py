@@ -186,9 +186,12 @@ def load(owners: int) -> None:
         db = sqlite3.connect(Path(tmp) / "load.db")
         stored = db.execute("select count(*) from results").fetchone()[0]
         sent = len([m for m in server.sent if m["method"] in ("sendMessage", "sendPhoto")])
+        # Every call naming a chat counts against Telegram's 30 a second: edits too.
+        limited = len([m for m in server.sent if m["chat_id"]])
         print(f"load: {owners} owners answering quick-check at once through `sme-bot run` and a loopback Bot API")
         print(f"  {stored} results stored, {len(errors)} errors, {len(answers) * owners:,} answers in {elapsed:.1f} s; "
-              f"{sent:,} messages sent ({sent / elapsed:.1f}/s, rate limiter at 30/s)")
+              f"{sent:,} messages sent; {limited:,} calls to a chat with the edits, {limited / elapsed:.1f}/s "
+              "(the rate limiter allows 30/s)")
         if durations:
             print(f"  time for one owner from /start to result: median {statistics.median(durations):.1f} s")
         for error in errors[:5]:

@@ -1,10 +1,12 @@
 """`sme-bot run` end to end: a real process polling a Bot API server on loopback, killed mid-way."""
 
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bot_api_server import BotAPIServer
@@ -17,6 +19,16 @@ def start_bot(config: Path) -> subprocess.Popen:
     command = Path(sys.executable).with_name("sme-bot")
     return subprocess.Popen([str(command), "run", "--config", str(config)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env={**os.environ, "SME_BOT_TOKEN": TOKEN})
+
+
+def shown(db: Path, question: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(db)) as connection:
+            if connection.execute("select prompt_question from chats").fetchall() == [(question,)]:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"question {question} never recorded as shown")
 
 
 def starts_with(prefix):
@@ -41,6 +53,9 @@ def test_a_killed_bot_restarts_and_the_owner_finishes_with_nothing_lost(tmp_path
             server.wait_for(OWNER, starts_with("Câu 3/12"))
             server.text(OWNER, "1,2")
             server.wait_for(OWNER, starts_with("Câu 4/12"))
+            # Killed once the bot has noted that question 4 is on screen: killed earlier, it
+            # would rightly show question 4 again rather than take the next text as its answer.
+            shown(tmp_path / "bot.db", "c_payments")
 
             bot.send_signal(signal.SIGKILL)
             bot.wait(timeout=30)
@@ -96,7 +111,6 @@ def test_an_unreachable_bot_api_is_one_clear_line(tmp_path):
 def test_webhook_mode_takes_updates_with_the_secret_and_refuses_others(tmp_path):
     import json
     import socket
-    import time
     import urllib.error
     import urllib.request
 

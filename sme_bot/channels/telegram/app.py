@@ -1,8 +1,9 @@
 """python-telegram-bot wiring: updates in, Conversation replies out, nothing else.
 
 Sends go through a rate limiter (30 messages a second overall, about one a second per chat,
-retries after flood control). A failed send never loses an answer: answers are committed
-before anything is sent, and the next message from the owner shows the current question again.
+retries after flood control) and are tried again after a time-out. A failed send never loses an
+answer: answers are committed before anything is sent, and a question whose message never
+arrived is shown again at the owner's next message rather than answered by it.
 """
 
 import asyncio
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Bot, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -44,6 +45,8 @@ from sme_bot.storage import Store
 log = logging.getLogger("sme_bot.telegram")
 
 COMMANDS = ["back", "restart", "lang", "help", "privacy", "result", "delete", "cancel"]
+# Pauses before sending again after a time-out or a dropped connection (seconds).
+NETWORK_RETRY_PAUSES = (0.5, 2.0, 5.0)
 # How often due reminders are looked for; a reminder is at most this late.
 REMINDER_CHECK_SECONDS = 600
 
@@ -119,9 +122,27 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(sendMessage|editMe
                         category=PTBUserWarning)
 
 
+async def _post(bot: Bot, method: str, payload: dict[str, Any]) -> Any:
+    """Call the Bot API, trying again after a time-out or a dropped connection.
+
+    The owner's answer is stored already; what is at stake is the next question reaching them.
+    A time-out can hide a message that did arrive, so a retry may show a question twice, which
+    is better than not at all. Flood control is waited out by the rate limiter itself.
+    """
+    for pause in NETWORK_RETRY_PAUSES:
+        try:
+            return await bot.do_api_request(method, payload)
+        except BadRequest:  # a NetworkError in PTB's hierarchy, but sending it again cannot help
+            raise
+        except NetworkError as error:
+            log.warning("%s: %s, trying again in %.1f s", method, type(error).__name__, pause)
+            await asyncio.sleep(pause)
+    return await bot.do_api_request(method, payload)
+
+
 async def _send(bot: Bot, chat_id: int, text: str, buttons: Buttons) -> int:
     """Send a message; its id."""
-    sent = await bot.do_api_request("sendMessage", {"chat_id": chat_id, "text": text[:4096], **_keyboard(buttons)})
+    sent = await _post(bot, "sendMessage", {"chat_id": chat_id, "text": text[:4096], **_keyboard(buttons)})
     return int(sent["message_id"])
 
 
@@ -129,9 +150,9 @@ async def _edit(bot: Bot, chat_id: int, message_id: int, *, text: str | None = N
     """Rewrite a message's text and buttons (none: the keyboard is removed)."""
     payload = {"chat_id": chat_id, "message_id": message_id, **_keyboard(buttons)}
     if text is None:
-        await bot.do_api_request("editMessageReplyMarkup", payload)
+        await _post(bot, "editMessageReplyMarkup", payload)
     else:
-        await bot.do_api_request("editMessageText", {**payload, "text": text[:4096]})
+        await _post(bot, "editMessageText", {**payload, "text": text[:4096]})
 
 
 def _keyboard(buttons: Buttons) -> dict[str, Any]:

@@ -85,6 +85,11 @@ class Conversation:
         session = self._session(respondent)
         if session is None:
             return Reply([Message(say("tg_finished_hint", self.language(respondent)))])
+        current = session.step()
+        if isinstance(current, Ask) and self._chat(respondent).get("prompt_question") != current.prompt.question.id:
+            # The message asking this question never arrived (the network, or a crash between
+            # storing the last answer and sending it): text typed now answers something else.
+            return self._show(session, Reply())
         return self._after(session, session.answer(text))
 
     def command(self, user: User, name: str) -> Reply:
