@@ -452,6 +452,30 @@ def test_a_blocked_bot_or_a_time_out_loses_no_answer_and_crashes_nothing(make_bo
     assert texts(bot.say(owner, "1"))[-1].startswith("Câu 5/12")
 
 
+def test_a_tap_telegram_will_not_acknowledge_still_moves_the_owner_on(make_bot):
+    bot = make_bot()
+    owner = Owner(1)
+    first = agree(bot, owner)[-1]
+    bot.api.fail("answerCallbackQuery", 400)  # as for a tap answered too late, after a restart
+    calls = bot.tap(owner, buttons(first)[0][1])
+    assert texts(calls)[-1].startswith("Câu 2/12") and bot.store.answers(1) == {"sector": "retail"}
+
+
+def test_a_stale_tap_while_the_current_question_never_arrived_shows_it(make_bot, monkeypatch):
+    from sme_bot.channels.telegram import app
+
+    monkeypatch.setattr(app, "NETWORK_RETRY_PAUSES", (0, 0, 0))
+    bot = make_bot()
+    owner = Owner(1)
+    first = agree(bot, owner)[-1]
+    bot.api.fail("sendMessage", *["timeout"] * 4)
+    bot.tap(owner, buttons(first)[0][1])  # stored; question 2 lost on the way
+    calls = bot.tap(owner, buttons(first)[1][1])  # the owner, still seeing question 1, taps again
+    assert texts(calls)[-1].startswith("Câu 2/12") and bot.store.answers(1) == {"sector": "retail"}
+    again = bot.tap(owner, buttons(first)[1][1])  # now question 2 is on screen: a toast, nothing sent
+    assert [c.method for c in again] == ["answerCallbackQuery"]
+
+
 def test_logs_name_updates_but_no_personal_data(make_bot, caplog):
     from sme_bot.channels.telegram.app import configure_logging
 

@@ -281,7 +281,7 @@ class TelegramBot:
         respondent = chat["respondent_id"] if chat else None
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer(reply.toast[:190] if reply.toast else None)
+                await self._quietly(update.callback_query.answer(reply.toast[:190] if reply.toast else None))
             prompt_id = chat["prompt_message_id"] if chat else None
             if prompt_id and reply.close_prompt:
                 await self._quietly(_edit(bot, user.chat_id, prompt_id, text=reply.close_prompt, buttons=[]))
@@ -319,8 +319,9 @@ class TelegramBot:
 
     @staticmethod
     async def _quietly(call) -> None:  # type: ignore[no-untyped-def]
-        """Marking an old message is a courtesy: a message too old to edit is left as it is."""
+        """Marking an old message or answering a tap is a courtesy: when Telegram refuses it as
+        too old (after a restart with updates waiting, say), the reply goes on without it."""
         try:
             await call
         except BadRequest as error:
-            log.info("message not edited: %s", error.message)
+            log.info("courtesy call refused: %s", error.message)

@@ -85,10 +85,8 @@ class Conversation:
         session = self._session(respondent)
         if session is None:
             return Reply([Message(say("tg_finished_hint", self.language(respondent)))])
-        current = session.step()
-        if isinstance(current, Ask) and self._chat(respondent).get("prompt_question") != current.prompt.question.id:
-            # The message asking this question never arrived (the network, or a crash between
-            # storing the last answer and sending it): text typed now answers something else.
+        if self._unseen(respondent, session):
+            # Text typed now was meant for something else.
             return self._show(session, Reply())
         return self._after(session, session.answer(text))
 
@@ -145,7 +143,9 @@ class Conversation:
             return self._show(session, Reply())
         current = session.step()
         if not isinstance(current, Ask) or self.q.position[current.prompt.question.id] != tap.position:
-            return Reply(toast=say("stale", lang))
+            stale = Reply(toast=say("stale", lang))
+            # A tap on an old question's buttons while the current one is not on screen: show it.
+            return self._show(session, stale) if self._unseen(respondent, session) else stale
         question = current.prompt.question
         if tap.kind == "pick" and tap.option < len(question.options):
             return self._after(session, session.choose(question.id, question.options[tap.option].id))
@@ -293,6 +293,12 @@ class Conversation:
         if not question.required:
             extra.append((say("tg_skip", lang), callbacks.encode_skip(aid, pos)))
         return rows + ([extra] if extra else [])
+
+    def _unseen(self, respondent: int, session: Session) -> bool:
+        """Whether the current question's message never reached the chat: lost to the network,
+        or to a crash between storing the last answer and sending the next question."""
+        current = session.step()
+        return isinstance(current, Ask) and self._chat(respondent).get("prompt_question") != current.prompt.question.id
 
     def _toggle(self, respondent: int, session: Session, prompt: Prompt, index: int) -> Reply:
         question = prompt.question
