@@ -21,6 +21,13 @@ def start_bot(config: Path) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True, env={**os.environ, "SME_BOT_TOKEN": TOKEN})
 
 
+def stop(bot: subprocess.Popen) -> str:
+    """SIGTERM, as a service manager sends it; the bot's output once it has exited."""
+    bot.send_signal(signal.SIGTERM)
+    output, _ = bot.communicate(timeout=30)
+    return output
+
+
 def shown(db: Path, question: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -69,8 +76,7 @@ def test_a_killed_bot_restarts_and_the_owner_finishes_with_nothing_lost(tmp_path
             result = server.wait_for(OWNER, starts_with("Kết quả: Mức"))
             assert any(data == "s:1" for _, data in result["buttons"])
 
-            bot.send_signal(signal.SIGTERM)
-            output, _ = bot.communicate(timeout=30)
+            output = stop(bot)
         finally:
             if bot.poll() is None:
                 bot.kill()
@@ -156,8 +162,7 @@ def test_webhook_mode_takes_updates_with_the_secret_and_refuses_others(tmp_path)
             time.sleep(0.3)  # room for a wrongly processed duplicate to show up
             greeting, consent = server.messages(OWNER)  # once: the refused update was not processed
             assert greeting["text"].startswith("Xin chào") and consent["text"].startswith("Trước khi bắt đầu")
-            bot.send_signal(signal.SIGTERM)
-            output, _ = bot.communicate(timeout=30)
+            output = stop(bot)
         finally:
             if bot.poll() is None:
                 bot.kill()
