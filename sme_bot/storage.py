@@ -283,6 +283,9 @@ class Store:
         # The assessments in scope, with their group, worked out once: every query below reads them.
         base = f"create temp table base as select a.id, a.status, a.started_at, a.completed_at, a.respondent_id, " \
                f"a.questionnaire_id, {group} as grp from assessments a where {where}"
+        # Businesses that completed the same questionnaire more than once: their first and latest.
+        retaken = ("(select respondent_id, questionnaire_id, min(id) first, max(id) last from base "
+                   "where status = 'completed' group by respondent_id, questionnaire_id having count(*) > 1) t")
         queries = {
             "counts": "select grp, count(*), sum(status = 'completed') from base group by grp",
             "durations": "select grp, (julianday(completed_at) - julianday(started_at)) * 1440 from base "
@@ -295,16 +298,12 @@ class Store:
                      "on s.assessment_id = base.id group by 1, 2, 3 order by 4 desc, 1, 2, 3 limit 10",
             "support": "select j.value, count(*) from base join support_requests sr on sr.assessment_id = base.id, "
                        "json_each(sr.pillars) j group by j.value order by 2 desc",
-            "retakes": "select p2.pillar, avg(p2.percent - p1.percent), count(*) from "
-                       "(select respondent_id, questionnaire_id, min(id) first, max(id) last from base "
-                       "where status = 'completed' group by respondent_id, questionnaire_id having count(*) > 1) t "
+            "retakes": f"select p2.pillar, avg(p2.percent - p1.percent), count(*) from {retaken} "
                        "join result_pillars p1 on p1.assessment_id = t.first "
                        "join result_pillars p2 on p2.assessment_id = t.last and p2.pillar = p1.pillar "
                        "group by p2.pillar",
-            "retake_levels": "select r2.level - r1.level, count(*) from "
-                             "(select respondent_id, questionnaire_id, min(id) first, max(id) last from base "
-                             "where status = 'completed' group by respondent_id, questionnaire_id "
-                             "having count(*) > 1) t join results r1 on r1.assessment_id = t.first "
+            "retake_levels": f"select r2.level - r1.level, count(*) from {retaken} "
+                             "join results r1 on r1.assessment_id = t.first "
                              "join results r2 on r2.assessment_id = t.last group by 1 order by 1",
         }
         with self._errors():

@@ -77,9 +77,9 @@ def decode(data: str) -> Tap | None:
     try:
         head, rest = parts[0], parts[1:]
         if head == "c":
-            return Tap("consent", agree=rest[0] == "1", language=_language(rest[1]), code=rest[2] or None if len(rest) > 2 else None)
+            return Tap("consent", agree=rest[0] == "1", language=_language(rest[1]), code=_code(rest[2:]))
         if head == "l":
-            return Tap("language", language=_language(rest[0]), code=rest[1] or None if len(rest) > 1 else None)
+            return Tap("language", language=_language(rest[0]), code=_code(rest[1:]))
         if head in ("r", "x"):
             return Tap("confirm", action=head, agree=rest[0] == "1")
         if head == "s":
@@ -92,6 +92,11 @@ def decode(data: str) -> Tap | None:
     except (IndexError, ValueError):
         return None
     return None
+
+
+def _code(rest: list[str]) -> str | None:
+    """The cohort code riding in a button, if any (empty when there was none)."""
+    return rest[0] or None if rest else None
 
 
 def _language(value: str) -> str:
