@@ -78,14 +78,16 @@ def console(questionnaire_name: str | None, lang: str | None, cohort: str | None
 
     from sme_bot.channels import console as channel
     from sme_bot.cohorts import check_cohort
+    from sme_bot.service import AssessmentService, Questionnaires
 
     config, store, q = _open(config_path, db_path, questionnaire_name)
     check_cohort(store, cohort)
+    service = AssessmentService(store, Questionnaires(q, config.assessment.questionnaires))
     interactive = sys.stdin.isatty()
     out = Console() if interactive else Console(force_terminal=False, no_color=True, highlight=False, width=80)
     terminal = channel.Terminal(console=out, stdin=sys.stdin, interactive=interactive)
     try:
-        code = channel.run(store, q, terminal, lang=lang or config.assessment.language, resume=resume, cohort=cohort)
+        code = channel.run(service, terminal, lang=lang or config.assessment.language, resume=resume, cohort=cohort)
     finally:
         store.close()
     sys.exit(code)
@@ -209,12 +211,9 @@ def score(questionnaire_name: str, answers_path: Path, fmt: str, lang: str) -> N
     Console(highlight=False).print(render_result(result, lang, full_roadmap=True))
 
 
-BY = click.Choice(["sector", "size", "district", "cohort"])
-
-
 @main.command()
 @click.option("--cohort", help="Only this cohort.")
-@click.option("--by", type=BY, help="Break down by a profile field or cohort.")
+@click.option("--by", help="Break down by a profile field the questionnaire marks (sector, size, district) or cohort.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--questionnaire", "-q", "questionnaire_name", help="For names and roadmap texts [default: from bot.toml].")
 @click.option("--lang", type=LANG, default="vi", show_default=True)
@@ -299,7 +298,7 @@ def report(cohort: str | None, output: Path, questionnaire_name: str | None, lan
     total = staff.summary(store, q, config, cohort=cohort, by=None)
     if not total.total.completed:
         raise StaffError(f"no completed assessments{' in cohort ' + cohort if cohort else ''} to report on")
-    fields = ["sector", "size", "district"] + ([] if cohort else ["cohort"])
+    fields = [field for field in staff.breakdowns(q) if not (cohort and field == "cohort")]
     breakdowns = {field: staff.summary(store, q, config, cohort=cohort, by=field) for field in fields}
     page = report_html(q, total, breakdowns, lang=lang, programme=config.programme.name, today=date.today())
     with replacing(output, "w", encoding="utf-8") as stream:
@@ -317,13 +316,15 @@ def cohort() -> None:
 @click.option("--name", required=True, help="What staff call it.")
 @click.option("--starts", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
 @click.option("--ends", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+@click.option("--questionnaire", "-q", "questionnaire_name",
+              help="The questionnaire its owners answer [default: from bot.toml], e.g. quick-check for an event.")
 @click.option("--qr", "qr_path", type=click.Path(dir_okay=False, path_type=Path), help="QR code PNG [default: cohort-CODE.png].")
 @_config_options
-def cohort_create(code: str, name: str, starts, ends, qr_path: Path | None,  # type: ignore[no-untyped-def]
-                  db_path: Path | None, config_path: Path | None) -> None:
-    """Record a cohort; print its Telegram join link and write a QR code for slides and posters.
+def cohort_create(code: str, name: str, starts, ends, questionnaire_name: str | None,  # type: ignore[no-untyped-def]
+                  qr_path: Path | None, db_path: Path | None, config_path: Path | None) -> None:
+    """Record a cohort; print its join link and write a QR code for slides and posters.
 
-        sme-bot cohort create DX2026 --name "Hội nghị Đồng Xoài 11/2026"
+        sme-bot cohort create DX2026 --name "Hội nghị Đồng Xoài 11/2026" -q quick-check
     """
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
         raise click.BadParameter("use 1 to 32 letters, digits, - or _ (it goes into a Telegram link)", param_hint="CODE")
@@ -335,14 +336,14 @@ def cohort_create(code: str, name: str, starts, ends, qr_path: Path | None,  # t
 
     target = qr_path or Path(f"cohort-{code}.png")
     check_writable(target)
-    config, store, _ = _open(config_path, db_path, None)
+    config, store, q = _open(config_path, db_path, questionnaire_name)
     link = f"https://t.me/{config.telegram.username}?start={code}"
     # The cohort is recorded only once its QR code is written, and the code appears only for
     # a recorded cohort: a failure leaves neither behind.
     with replacing(target, "wb") as stream:
         segno.make(link, error="m").save(stream, kind="png", scale=10, border=2)
-        if not store.create_cohort(code, name, starts and starts.date().isoformat(),
-                                   ends and ends.date().isoformat()):
+        if not store.assessments.create_cohort(code, name, starts=starts and starts.date().isoformat(),
+                                               ends=ends and ends.date().isoformat(), questionnaire=q.id):
             raise click.ClickException(f"cohort {code} exists already; `sme-bot cohort list` shows it")
     click.echo(link)
     click.echo(f"QR code: {target}", err=True)
@@ -354,17 +355,20 @@ def cohort_create(code: str, name: str, starts, ends, qr_path: Path | None,  # t
 def cohort_list(fmt: str, db_path: Path | None, config_path: Path | None) -> None:
     """Each cohort with its started and completed counts."""
     _, store, _ = _open(config_path, db_path, None)
-    rows = store.cohorts()
+    rows = store.staff.cohorts()
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
 
+    from sme_bot.reports.tables import plain
+
     table = Table("code", "name", "starts", "ends", "started", "completed")
     for row in rows:
-        table.add_row(row["code"], row["name"], row["starts"] or "", row["ends"] or "", str(row["started"] or 0),
-                      str(row["completed"] or 0))
+        # Names are typed text: plain() keeps rich from reading them as markup.
+        table.add_row(plain(row["code"]), plain(row["name"]), row["starts"] or "", row["ends"] or "",
+                      str(row["started"] or 0), str(row["completed"] or 0))
     Console().print(table)
 
 
@@ -382,23 +386,34 @@ def support_list(fmt: str, db_path: Path | None, config_path: Path | None) -> No
         sme-bot support list --format csv > follow-up.csv
     """
     _, store, _ = _open(config_path, db_path, None)
-    rows = store.support_requests()
+    rows = store.staff.support_requests()
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        from sme_bot.reports.cells import scrub
+
+        # json.dumps escapes C0 controls but writes C1 ones (U+009B is CSI to xterm) as they are.
+        click.echo(json.dumps([{key: scrub(value) for key, value in row.items()} for row in rows],
+                              ensure_ascii=False, indent=2))
     elif fmt == "csv":
         import csv
 
+        from sme_bot.reports.cells import csv_cell
+
+        # As in `sme-bot export`: the owner's name is opened in Excel, so no formulas, no controls.
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
     else:
         from rich.console import Console
         from rich.table import Table
 
+        from sme_bot.reports.tables import plain
+
+        # Names come from Telegram profiles: plain() keeps rich from reading them as markup.
         table = Table("id", "created_at", "cohort", "level", "pillars", "name", "channel id")
         for row in rows:
-            table.add_row(str(row["id"]), row["created_at"], row["cohort"] or "", str(row["level"]),
-                          ", ".join(json.loads(row["pillars"])), row["name"] or "", row["external_id"])
+            table.add_row(str(row["id"]), row["created_at"], plain(row["cohort"] or ""), str(row["level"]),
+                          plain(", ".join(json.loads(row["pillars"]))), plain(row["name"] or ""),
+                          plain(row["external_id"]))
         Console().print(table)
 
 
@@ -419,22 +434,22 @@ def demo_data(count: int, cohort: str | None, questionnaire_name: str | None, se
     from rich.progress import Progress
 
     from sme_bot.demo import businesses
-    from sme_bot.session import CONSENT_VERSION
+    from sme_bot.service import CONSENT_VERSION
 
     _, store, q = _open(config_path, db_path, questionnaire_name)
     if cohort:
-        store.create_cohort(cohort, f"Demo data ({cohort})", None, None)
+        store.assessments.create_cohort(cohort, f"Demo data ({cohort})", questionnaire=q.id)
     start = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     batch = 1000
     made = iter(businesses(q, count, seed=seed))
     with Progress(console=_stderr(), transient=True) as progress:
         task = progress.add_task("demo data", total=count)
         for first in range(0, count, batch):
-            with store.batch():
+            with store.transaction():
                 for i in range(first, min(first + batch, count)):
                     business = next(made)
                     began = start + timedelta(minutes=37 * i)
-                    store.add_assessment(channel="demo", external_id=f"demo-{seed}-{i}", questionnaire_id=q.id,
+                    store.assessments.add_whole(channel="demo", external_id=f"demo-{seed}-{i}", questionnaire_id=q.id,
                                          questionnaire_version=q.version, language="vi", cohort=cohort,
                                          started_at=began, last_at=began + timedelta(minutes=business.minutes),
                                          answers=business.answers, result=business.result,

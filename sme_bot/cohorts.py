@@ -5,6 +5,6 @@ from sme_bot.storage import Store
 
 
 def check_cohort(store: Store, cohort: str | None) -> None:
-    if cohort and not store.cohort_exists(cohort):
-        known = ", ".join(c["code"] for c in store.cohorts()) or "none yet"
+    if cohort and store.assessments.cohort(cohort) is None:
+        known = ", ".join(c["code"] for c in store.staff.cohorts()) or "none yet"
         raise StaffError(f"unknown cohort {cohort!r} (known: {known}); create it with `sme-bot cohort create`")

@@ -1,9 +1,12 @@
 """bot.toml: everything but secrets. Paths in it are relative to the file itself."""
 
+import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from sme_bot.errors import ConfigError
 
@@ -24,10 +27,19 @@ class Assessment(Section):
     language: str = Field(default="vi", pattern="^(vi|en)$")
     # Where questionnaire files live; empty means the ones shipped with sme-bot.
     questionnaires: Path | None = None
+    # One reminder, on chat channels, for an assessment left this long (at most a year).
+    reminder_hours: float = Field(default=24, gt=0, le=24 * 366, allow_inf_nan=False)
 
 
 class Storage(Section):
     database: Path = Path("sme-bot.db")
+
+
+class Staff(Section):
+    """Who may use the staff commands in each chat channel: the channel's own user ids."""
+
+    telegram: list[StrictInt] = []
+    zalo: list[StrictStr] = []
 
 
 class Telegram(Section):
@@ -38,27 +50,33 @@ class Telegram(Section):
     webhook_url: str = ""  # the public https address Telegram posts to, in webhook mode
     listen: str = "127.0.0.1"
     port: int = 8443
-    reminder_hours: float = Field(default=24, gt=0)
-    admins: list[int] = []  # Telegram user ids of programme staff
     username: str = "sme_bot"  # the bot's @username, for join links
 
 
 class Reports(Section):
     # Breakdown groups with fewer completed assessments are merged into "other".
     min_group: int = Field(default=5, ge=1)
-    # Employees at most 10 / 100 / 200: micro, small, medium (Decree 80/2021); more is large.
-    size_bands: list[int] = [10, 100, 200]
 
 
 class Config(Section):
     programme: Programme = Programme()
-    telegram: Telegram = Telegram()
-    reports: Reports = Reports()
     assessment: Assessment = Assessment()
     storage: Storage = Storage()
+    staff: Staff = Staff()
+    telegram: Telegram = Telegram()
+    reports: Reports = Reports()
 
 
-def load_config(path: str | Path | None) -> Config:
+# Keys that moved: (section, key) → (new section, new key), or None when the setting now lives
+# elsewhere than bot.toml. Old files keep working, with one line saying what to change.
+_MOVED: dict[tuple[str, str], tuple[str, str] | None] = {
+    ("telegram", "admins"): ("staff", "telegram"),
+    ("telegram", "reminder_hours"): ("assessment", "reminder_hours"),
+    ("reports", "size_bands"): None,
+}
+
+
+def load_config(path: str | Path | None, *, warn: Callable[[str], None] | None = None) -> Config:
     """The given file, else ./bot.toml if there is one, else the defaults."""
     if path is None:
         if not Path(DEFAULT_FILE).is_file():
@@ -66,10 +84,14 @@ def load_config(path: str | Path | None) -> Config:
         path = DEFAULT_FILE
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        config = Config.model_validate(raw)
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+        config = Config.model_validate(_carry_forward(raw, str(path), warn or _stderr))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found; pass an existing file with --config") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder; pass the settings file with --config") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {error.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     except ValidationError as error:
@@ -81,3 +103,23 @@ def load_config(path: str | Path | None) -> Config:
     questionnaires = config.assessment.questionnaires
     assessment = config.assessment.model_copy(update={"questionnaires": base / questionnaires if questionnaires else None})
     return config.model_copy(update={"storage": storage, "assessment": assessment})
+
+
+def _carry_forward(raw: dict[str, Any], file: str, warn: Callable[[str], None]) -> dict[str, Any]:
+    raw = {name: dict(value) if isinstance(value, dict) else value for name, value in raw.items()}
+    for (section, key), target in _MOVED.items():
+        old = raw.get(section)
+        if not isinstance(old, dict) or key not in old:
+            continue
+        value = old.pop(key)
+        if target is None:
+            warn(f"{file}: [{section}] {key} is no longer read (the questionnaire holds it now); remove it")
+            continue
+        new_section, new_key = target
+        warn(f"{file}: [{section}] {key} has moved to [{new_section}] {new_key}; please move it there")
+        raw.setdefault(new_section, {}).setdefault(new_key, value)
+    return raw
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)

@@ -68,6 +68,15 @@ class Condition(Model):
         return self
 
 
+class Group(Model):
+    """A named band of a number answer for staff breakdowns: values up to `at_most` (the last
+    band has none and takes the rest)."""
+
+    id: Id
+    label: Text
+    at_most: float | None = None
+
+
 class Question(Model):
     id: Id
     type: QuestionType
@@ -91,6 +100,10 @@ class Question(Model):
     # text
     max_length: int = Field(default=300, ge=1, le=1000)
     ask_if: Condition | None = None
+    # Staff summaries can break figures down by this profile answer, under this name ("sector",
+    # "size"); a number question gives its bands in `groups`.
+    breakdown: Id | None = None
+    groups: tuple[Group, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -113,6 +126,12 @@ class Question(Model):
             raise ValueError("a number question needs min and max")
         if self.type != "multi" and (self.cap is not None or self.max_choices is not None):
             raise ValueError("cap and max_choices are for multi questions only")
+        if self.breakdown and self.type not in ("single", "yesno", "number"):
+            raise ValueError("a breakdown needs a single-choice or number question")
+        if self.breakdown and (self.type == "number") != bool(self.groups):
+            raise ValueError("a number question used as a breakdown needs groups (and only it has them)")
+        if self.groups and any(g.at_most is None for g in self.groups[:-1]):
+            raise ValueError("every group but the last needs at_most; the last takes the rest")
         return self
 
     @property
@@ -228,6 +247,11 @@ class Questionnaire(Model):
     @cached_property
     def question_by_id(self) -> dict[str, Question]:
         return {q.id: q for q in self.all_questions}
+
+    @cached_property
+    def breakdowns(self) -> dict[str, Question]:
+        """The profile questions staff figures can be broken down by, by breakdown name."""
+        return {x.breakdown: x for x in self.profile if x.breakdown}
 
     @cached_property
     def position(self) -> dict[str, int]:

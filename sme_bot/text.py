@@ -25,5 +25,23 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def ascii_digits(text: str) -> str:
+    """Decimal digits of any script as ASCII: "５" (full-width) and "٣" (Arabic-Indic) become "5" and "3".
+
+    Only Unicode decimal digits (category Nd) are mapped: each is one positional digit, so "１２"
+    is twelve in any script and the mapping never changes a number. Not NFKC: it would also turn
+    superscripts and circled numbers into digits, making "10²" a hundred and two and "①" a 1;
+    those stay as typed and are not numbers (the question is asked again with the reason).
+    """
+    if text.isascii():
+        return text
+    return "".join(_ascii_digit(ch) for ch in text)
+
+
+def _ascii_digit(ch: str) -> str:
+    digit = unicodedata.decimal(ch, None)
+    return ch if digit is None else str(digit)
+
+
 def _printable(ch: str) -> bool:
     return ch in "\t\n\r" or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"}

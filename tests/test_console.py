@@ -13,6 +13,7 @@ from conftest import EXAMPLES, REPO, sme_bot
 from rich.console import Console
 
 from sme_bot.channels import console as channel
+from sme_bot.service import AssessmentService, Questionnaires
 from sme_bot.storage import Store
 
 GOLDEN = REPO / "tests" / "golden"
@@ -77,7 +78,7 @@ def test_declining_consent_stores_nothing(tmp_path):
 def test_consent_is_recorded_with_its_version_before_any_answer(tmp_path):
     db = tmp_path / "demo.db"
     sme_bot("console", "--db", str(db), stdin="1\nBa\n")
-    assert rows(db, "select text_version, agreed from consents") == [("2026-11", 1)]
+    assert rows(db, "select purpose, text_version, agreed from consents") == [("result", "2026-11", 1), ("staff", "2026-11", 1)]
 
 
 def test_quit_keeps_progress_and_the_next_run_resumes_at_the_same_question(tmp_path):
@@ -138,6 +139,15 @@ def test_bad_input_is_re_asked_and_nothing_is_stored(tmp_path, bad):
                                                                            ("sector", '"retail"')]
 
 
+@pytest.mark.parametrize("bad", ["²", "①", "[/bold]", "[link=http://x.example]x[/link]"])
+def test_odd_input_at_the_consent_prompt_is_re_asked(tmp_path, bad):
+    db = tmp_path / "demo.db"
+    result = sme_bot("console", "--db", str(db), stdin=f"{bad}\n2\n")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert f'"{bad}"' in result.stdout or bad in result.stdout
+    assert "Không có gì được lưu" in result.stdout and rows(db, "select count(*) from respondents") == [(0,)]
+
+
 def test_back_restart_and_skip_work_from_the_console(tmp_path):
     db = tmp_path / "demo.db"
     script = "1\n/skip\n/back\nBa\n/skip\n1\n/restart\n1\nAn\n2\n"
@@ -178,12 +188,12 @@ def test_interactive_runs_offer_to_resume(tmp_path, tiny):
 
     def run(script):
         terminal = channel.Terminal(console=Console(file=out, width=100), stdin=io.StringIO(script), interactive=True)
-        return channel.run(store, tiny, terminal, lang="en")
+        return channel.run(AssessmentService(store, Questionnaires(tiny)), terminal, lang="en")
 
     assert run("1\n3\n") == 0  # consent, one answer, then Ctrl-D
     assert run("1\nBa\n") == 0  # "Continue", then the next question
     assert "There is an unfinished assessment (1 questions answered)" in out.getvalue()
-    assert store.answers(store.unfinished("console").id) == {"staff": 3.0, "nickname": "Ba"}
+    assert store.assessments.answers(store.assessments.latest_in_progress("console", "tiny").id) == {"staff": 3.0, "nickname": "Ba"}
 
 
 def test_an_assessment_begun_on_another_version_is_not_resumed(tmp_path, tiny):
@@ -195,8 +205,10 @@ def test_an_assessment_begun_on_another_version_is_not_resumed(tmp_path, tiny):
     newer = write_tiny(tmp_path, TINY.replace('version = "1"', 'version = "2"'))
     second = sme_bot("console", "--questionnaire", str(newer), "--db", str(db), "--resume", stdin="1\n4\n")
     assert second.returncode == 0
+    # One rule on every channel: an assessment goes on only under the version it was begun with;
+    # the older one is closed, so one assessment is in progress, not two.
     assert rows(db, "select questionnaire_version, status from assessments order by id") == [
-        ("1", "in_progress"), ("2", "in_progress")]
+        ("1", "abandoned"), ("2", "in_progress")]
     assert rows(db, "select assessment_id, value from answers order by id") == [(1, "3.0"), (2, "4.0")]
 
 

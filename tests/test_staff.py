@@ -26,7 +26,7 @@ def q():
 
 
 def add(store, q, i, answers, *, cohort=None, minutes=10, channel="telegram"):
-    store.add_assessment(channel=channel, external_id=str(1000 + i), questionnaire_id=q.id,
+    store.assessments.add_whole(channel=channel, external_id=str(1000 + i), questionnaire_id=q.id,
                          questionnaire_version=q.version, language="vi", cohort=cohort, started_at=START,
                          last_at=START + timedelta(minutes=minutes), answers=answers, result=score(q, answers),
                          consent_version="2026-11")
@@ -45,8 +45,8 @@ HIGH = {**LOW, "sector": "food", "employees": 40.0, "c_presence": ("zalo_oa", "m
 def db(tmp_path, q):
     path = tmp_path / "staff.db"
     store = Store(path)
-    store.create_cohort("DX", "Đồng Xoài", None, None)
-    with store.batch():
+    store.assessments.create_cohort("DX", "Đồng Xoài")
+    with store.transaction():
         for i in range(6):
             add(store, q, i, LOW, cohort="DX", minutes=10 + i)
         for i in range(6, 8):
@@ -163,9 +163,9 @@ def test_failed_exports_leave_no_file(db, tmp_path, tiny):
 def test_an_older_database_is_migrated_and_reported(tmp_path, q):
     path = tmp_path / "old.db"
     old = Store(path, migrations=MIGRATIONS[:2])
-    respondent = old.respondent("telegram", "77", language="vi")
-    assessment = old.start_assessment(respondent, questionnaire_id=q.id, questionnaire_version=q.version,
-                                      channel="telegram", language="vi")
+    respondent = old.assessments.add_respondent("telegram", "77", language="vi")
+    assessment = old.assessments.start(respondent, questionnaire_id=q.id, questionnaire_version=q.version,
+                                       channel="telegram", language="vi", cohort=None)
     result = json.loads(score(q, HIGH).model_dump_json())
     for step in result["roadmap"]:
         del step["index"]  # as results were stored before steps had one
@@ -203,7 +203,7 @@ def test_cohort_create_prints_the_join_link_and_writes_a_qr_code(tmp_path):
     listed = json.loads(sme_bot("cohort", "list", "--format", "json", "--config", str(tmp_path / "bot.toml"),
                                 cwd=tmp_path).stdout)
     assert listed == [{"code": "DX2026", "name": "Hội nghị Đồng Xoài", "starts": "2026-11-20", "ends": None,
-                       "started": None, "completed": None}]
+                       "questionnaire": "dbi-sme", "started": None, "completed": None}]
 
 
 def test_cohort_list_counts_started_and_completed(db):
@@ -213,7 +213,7 @@ def test_cohort_list_counts_started_and_completed(db):
 
 def test_support_list_shows_open_requests(db):
     store = Store(db)
-    store.request_support(1, 1, ["strategy", "data"])
+    store.assessments.request_support(1, 1, ["strategy", "data"], None)
     rows = list(csv.DictReader(io.StringIO(sme_bot("support", "list", "--db", str(db), "--format", "csv").stdout)))
     assert [(r["assessment_id"], json.loads(r["pillars"]), r["cohort"]) for r in rows] == [("1", ["strategy", "data"], "DX")]
 
@@ -274,11 +274,11 @@ def test_report_renders_with_its_charts_in_a_browser(db, tmp_path):
 
 def test_retakes_show_the_change_between_first_and_latest(tmp_path, q):
     store = Store(tmp_path / "retake.db")
-    respondent = store.respondent("telegram", "5", language="vi")
+    respondent = store.assessments.add_respondent("telegram", "5", language="vi")
     for answers in (LOW, HIGH):
-        assessment = store.start_assessment(respondent, questionnaire_id=q.id, questionnaire_version=q.version,
-                                            channel="telegram", language="vi")
-        store.complete(assessment.id, score(q, answers))
+        assessment = store.assessments.start(respondent, questionnaire_id=q.id, questionnaire_version=q.version,
+                                             channel="telegram", language="vi", cohort=None)
+        store.assessments.complete(assessment.id, score(q, answers))
     retakes = staff.summary(store, q, Config(), cohort=None, by=None).retakes
     assert retakes.businesses == 1
     assert retakes.level_change == {score(q, HIGH).level - score(q, LOW).level: 1}

@@ -10,7 +10,7 @@ from fake_bot_api import TOKEN, FakeBotAPI, Harness, Owner, buttons, texts
 
 from sme_bot import loader
 from sme_bot.channels.telegram.app import build_application
-from sme_bot.config import Config, Telegram
+from sme_bot.config import Assessment, Config, Staff
 from sme_bot.scoring import score
 from sme_bot.storage import Store
 
@@ -37,7 +37,7 @@ def make_bot(tmp_path, clock):
     def make(questionnaire="quick-check", *, rate_limit=False, db="bot.db"):
         store = Store(tmp_path / db, now=clock)
         api = FakeBotAPI()
-        config = Config(telegram=Telegram(reminder_hours=24, admins=[ADMIN]))
+        config = Config(assessment=Assessment(reminder_hours=24), staff=Staff(telegram=[ADMIN]))
         app = build_application(config, loader.load(questionnaire), store, token=TOKEN, request=api, now=clock,
                                 reminders=False, rate_limit=rate_limit)
         harness = Harness(app, api)
@@ -97,7 +97,9 @@ def test_declining_consent_stores_nothing_and_says_how_to_come_back(make_bot):
 def test_consent_is_stored_with_version_and_time_then_the_first_question_comes(make_bot, clock):
     bot = make_bot()
     calls = agree(bot, Owner(1))
-    assert rows(bot, "select text_version, agreed, at from consents") == [("2026-11", 1, clock.now.isoformat())]
+    stamp = clock.now.isoformat()
+    assert rows(bot, "select purpose, text_version, agreed, at from consents") == [
+        ("result", "2026-11", 1, stamp), ("staff", "2026-11", 1, stamp)]
     question = texts(calls)[-1]
     assert question.startswith("Câu 1/12 · Thông tin doanh nghiệp") and "Lĩnh vực hoạt động chính?" in question
     assert ("Bán lẻ, bán buôn, tạp hoá", "a:1:0:0") in buttons(calls[-1])
@@ -133,7 +135,7 @@ def test_a_whole_assessment_in_vietnamese_is_stored_with_the_result_score_gives(
     answer_all(bot, owner, q, pick)
     (aid, status, version), = rows(bot, "select id, status, questionnaire_version from assessments")
     assert (status, version) == ("completed", q.version)
-    stored = bot.store.answers(aid)
+    stored = bot.store.assessments.answers(aid)
     expected = score(q, stored)
     (level, points, detail), = rows(bot, "select level, points, detail from results")
     assert (level, points) == (expected.level, expected.points)
@@ -153,7 +155,7 @@ def test_a_whole_assessment_in_english_matches_the_console_and_sme_bot_score(mak
         calls = bot.say(owner, text)
     assert texts(calls)[0].startswith("Result: Level 3 · Forming")
     (aid,), = rows(bot, "select id from assessments")
-    (tmp_path / "answers.json").write_text(json.dumps(bot.store.answers(aid)))
+    (tmp_path / "answers.json").write_text(json.dumps(bot.store.assessments.answers(aid)))
     cli = json.loads(sme_bot("score", "quick-check", "--answers", str(tmp_path / "answers.json")).stdout)
     console_db = tmp_path / "console.db"
     sme_bot("console", "-q", "quick-check", "--lang", "en", "--db", str(console_db),
@@ -190,7 +192,7 @@ def test_multiple_choice_toggles_with_ticks_and_a_done_button(make_bot):
     bot.tap(owner, "t:1:2:1")
     bot.tap(owner, "t:1:2:3")
     calls = bot.tap(owner, "d:1:2")
-    assert bot.store.answers(1)["c_presence"] == ("maps", "marketplace")
+    assert bot.store.assessments.answers(1)["c_presence"] == ("maps", "marketplace")
     assert texts(calls)[-1].startswith("Câu 4/12")
 
 
@@ -199,7 +201,7 @@ def test_typed_answers_ignore_case_and_diacritics(make_bot):
     owner = Owner(1)
     agree(bot, owner)
     bot.say(owner, "BAN LE")
-    assert bot.store.answers(1) == {"sector": "retail"}
+    assert bot.store.assessments.answers(1) == {"sector": "retail"}
 
 
 def test_a_stale_button_or_a_double_tap_changes_nothing(make_bot):
@@ -212,7 +214,7 @@ def test_a_stale_button_or_a_double_tap_changes_nothing(make_bot):
         answer = next(c for c in calls if c.method == "answerCallbackQuery")
         assert "câu hỏi cũ" in answer.params.get("text", "")
         assert not texts(calls)
-    assert bot.store.answers(1) == {"sector": "retail"}
+    assert bot.store.assessments.answers(1) == {"sector": "retail"}
 
 
 def test_a_repeated_update_is_processed_once(make_bot):
@@ -222,7 +224,7 @@ def test_a_repeated_update_is_processed_once(make_bot):
     update = owner.tap(bot.next_id(), "a:1:0:0")
     assert texts(bot.process(update))
     assert bot.process(update) == []
-    assert len(bot.store.answer_history(1)) == 1
+    assert len(bot.store.assessments.answer_history(1)) == 1
 
 
 @pytest.mark.parametrize("extra", [
@@ -237,7 +239,7 @@ def test_photos_stickers_and_voice_get_a_short_reply(make_bot, extra):
     agree(bot, owner)
     calls = bot.process(owner.message(bot.next_id(), None, **extra))
     assert texts(calls) == ["Bot chỉ đọc chữ và nút bấm. Hãy trả lời câu hỏi bằng nút hoặc gõ câu trả lời."]
-    assert bot.store.answers(1) == {}
+    assert bot.store.assessments.answers(1) == {}
 
 
 def test_a_very_long_message_and_an_edited_one_get_short_replies(make_bot):
@@ -249,7 +251,7 @@ def test_a_very_long_message_and_an_edited_one_get_short_replies(make_bot):
     edited = owner.message(bot.next_id(), "1")
     edited["edited_message"] = edited.pop("message")
     assert "Tin nhắn đã sửa" in texts(bot.process(edited))[0]
-    assert bot.store.answers(1) == {}
+    assert bot.store.assessments.answers(1) == {}
 
 
 def test_every_button_fits_telegrams_64_bytes(make_bot):
@@ -269,7 +271,7 @@ def test_back_restart_lang_and_cancel(make_bot):
     agree(bot, owner)
     bot.say(owner, "1")
     assert texts(bot.say(owner, "/back"))[-1].startswith("Câu 1/12")
-    assert bot.store.answers(1) == {}
+    assert bot.store.assessments.answers(1) == {}
     bot.say(owner, "2")
     assert "Question 2/12" in texts(bot.say(owner, "/lang"))[-1]
     confirm = bot.say(owner, "/restart")
@@ -404,7 +406,7 @@ def test_a_restarted_bot_continues_at_the_same_question(make_bot):
     calls = restarted.tap(owner, "t:1:2:0")
     assert any(c.method == "editMessageReplyMarkup" for c in calls)
     assert texts(restarted.say(owner, "2,3"))[-1].startswith("Câu 4/12")
-    assert restarted.store.answers(1) == {"sector": "retail", "employees": 4, "c_presence": ("maps", "website")}
+    assert restarted.store.assessments.answers(1) == {"sector": "retail", "employees": 4, "c_presence": ("maps", "website")}
 
 
 def test_a_deep_link_joins_a_known_cohort_and_ignores_an_unknown_one(make_bot):
@@ -439,16 +441,16 @@ def test_a_blocked_bot_or_a_time_out_loses_no_answer_and_crashes_nothing(make_bo
     assert rows(bot, "select blocked from chats") == [(1,)]
     bot.api.fail("sendMessage", "timeout", "timeout")
     calls = bot.say(owner, "4")  # the question it answers never reached the owner: shown, not answered
-    assert texts(calls)[-1].startswith("Câu 2/12") and bot.store.answers(1) == {"sector": "retail"}
+    assert texts(calls)[-1].startswith("Câu 2/12") and bot.store.assessments.answers(1) == {"sector": "retail"}
     bot.api.fail("sendMessage", "timeout", "timeout")
     calls = bot.say(owner, "4")  # tried again, and the next question still arrives
     assert [c.method for c in calls].count("sendMessage") == 3 and texts(calls)[-1].startswith("Câu 3/12")
     bot.api.fail("sendMessage", *["timeout"] * 4)  # a network down for longer than the retries
     bot.say(owner, "1")
     answers = {"sector": "retail", "employees": 4, "c_presence": ("zalo_oa",)}
-    assert bot.store.answers(1) == answers
+    assert bot.store.assessments.answers(1) == answers
     # The owner, not seeing question 4, repeats the last answer: it is not taken for question 4's.
-    assert texts(bot.say(owner, "1"))[-1].startswith("Câu 4/12") and bot.store.answers(1) == answers
+    assert texts(bot.say(owner, "1"))[-1].startswith("Câu 4/12") and bot.store.assessments.answers(1) == answers
     assert texts(bot.say(owner, "1"))[-1].startswith("Câu 5/12")
 
 
@@ -458,7 +460,7 @@ def test_a_tap_telegram_will_not_acknowledge_still_moves_the_owner_on(make_bot):
     first = agree(bot, owner)[-1]
     bot.api.fail("answerCallbackQuery", 400)  # as for a tap answered too late, after a restart
     calls = bot.tap(owner, buttons(first)[0][1])
-    assert texts(calls)[-1].startswith("Câu 2/12") and bot.store.answers(1) == {"sector": "retail"}
+    assert texts(calls)[-1].startswith("Câu 2/12") and bot.store.assessments.answers(1) == {"sector": "retail"}
 
 
 def test_a_stale_tap_while_the_current_question_never_arrived_shows_it(make_bot, monkeypatch):
@@ -471,7 +473,7 @@ def test_a_stale_tap_while_the_current_question_never_arrived_shows_it(make_bot,
     bot.api.fail("sendMessage", *["timeout"] * 4)
     bot.tap(owner, buttons(first)[0][1])  # stored; question 2 lost on the way
     calls = bot.tap(owner, buttons(first)[1][1])  # the owner, still seeing question 1, taps again
-    assert texts(calls)[-1].startswith("Câu 2/12") and bot.store.answers(1) == {"sector": "retail"}
+    assert texts(calls)[-1].startswith("Câu 2/12") and bot.store.assessments.answers(1) == {"sector": "retail"}
     again = bot.tap(owner, buttons(first)[1][1])  # now question 2 is on screen: a toast, nothing sent
     assert [c.method for c in again] == ["answerCallbackQuery"]
 

@@ -32,7 +32,9 @@ def shown(db: Path, question: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with contextlib.closing(sqlite3.connect(db)) as connection:
-            if connection.execute("select prompt_question from chats").fetchall() == [(question,)]:
+            # Shown means sent: the question is noted before sending, its message id after.
+            if connection.execute("select prompt_question from chats where prompt_message_id is not null"
+                                  ).fetchall() == [(question,)]:
                 return
         time.sleep(0.05)
     raise TimeoutError(f"question {question} never recorded as shown")

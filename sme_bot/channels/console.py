@@ -16,13 +16,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text as RichText
 
-from sme_bot.flows.answers import Reason, number_hint
+from sme_bot import render
+from sme_bot.flows.answers import Reason
 from sme_bot.flows.engine import Ask, Finished, Prompt, Reject, Step
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.scoring import Result
-from sme_bot.session import CONSENT_VERSION, Session
-from sme_bot.storage import Store
+from sme_bot.service import AssessmentService
+from sme_bot.session import Session
 
 CHANNEL = "console"
 BAR_WIDTH = 12
@@ -59,14 +60,15 @@ class Terminal:
         return line
 
 
-def run(store: Store, q: Questionnaire, terminal: Terminal, *, lang: str, resume: bool | None = None,
+def run(service: AssessmentService, terminal: Terminal, *, lang: str, resume: bool | None = None,
         cohort: str | None = None) -> int:
-    """The whole console conversation; returns the process exit code."""
+    """The whole console conversation on the service's questionnaire; returns the process exit code."""
+    q = service.questionnaire
     out = terminal.console
     out.print(welcome(q, lang))
     session: Session | None = None
     try:
-        session = _open(store, q, terminal, lang=lang, resume=resume, cohort=cohort)
+        session = _open(service, terminal, lang=lang, resume=resume, cohort=cohort)
         if session is None:
             out.print(say("consent_declined", lang))
             return EXIT_OK
@@ -79,7 +81,7 @@ def run(store: Store, q: Questionnaire, terminal: Terminal, *, lang: str, resume
                 out.print(say("saved_and_quit", lang))
                 return EXIT_OK
             if command == "/restart" and _choose(terminal, lang, "restart_confirm", ["yes", "no"]) == 0:
-                session = session.restart()
+                session = service.restart(session)
                 out.print(say("restarted", lang))
                 step = session.step()
                 continue
@@ -107,24 +109,21 @@ def _dispatch(session: Session, line: str, command: str) -> Step:
     return session.answer(line)
 
 
-def _open(store: Store, q: Questionnaire, terminal: Terminal, *, lang: str, resume: bool | None,
+def _open(service: AssessmentService, terminal: Terminal, *, lang: str, resume: bool | None,
           cohort: str | None) -> Session | None:
-    unfinished = store.unfinished(CHANNEL)
-    if unfinished and (unfinished.questionnaire_id, unfinished.questionnaire_version) != (q.id, q.version):
-        # Begun on another questionnaire or version of it: continuing with this file would mix
-        # answers given under different questions.
-        unfinished = None
+    # The console has no accounts: whoever sits at it may continue the last one left unfinished.
+    unfinished = service.latest_on(CHANNEL, service.questionnaire)
     if unfinished is not None and resume is not False:
         if resume is None and terminal.interactive:
-            answered = len(store.answers(unfinished.id))
-            resume = _choose(terminal, lang, "resume_offer", ["resume_continue", "resume_new"], answered=answered) == 0
+            resume = _choose(terminal, lang, "resume_offer", ["resume_continue", "resume_new"],
+                             answered=unfinished.answered) == 0
         if resume:
-            return Session.resume(store, q, unfinished)
+            return unfinished
     if _choose(terminal, lang, "consent", ["consent_agree", "consent_decline"]) != 0:
         return None
-    respondent = store.respondent(CHANNEL, uuid.uuid4().hex, language=lang)
-    store.record_consent(respondent, CONSENT_VERSION, agreed=True)
-    return Session.new(store, q, respondent, channel=CHANNEL, language=lang, cohort=cohort)
+    # Each console run that starts anew is a person of its own: trainers demo one persona after another.
+    respondent = service.agree(CHANNEL, uuid.uuid4().hex, language=lang)
+    return service.start(respondent, channel=CHANNEL, language=lang, cohort=cohort)
 
 
 def _choose(terminal: Terminal, lang: str, question_key: str, option_keys: list[str], **params: object) -> int:
@@ -134,9 +133,11 @@ def _choose(terminal: Terminal, lang: str, question_key: str, option_keys: list[
     while True:
         terminal.console.print(body)
         picked = terminal.read(say("prompt", lang)).strip()
-        if picked.isdigit() and 1 <= int(picked) <= len(labels):
+        # ASCII digits only: "²".isdigit() holds, but int("²") raises.
+        if picked.isascii() and picked.isdigit() and 1 <= int(picked) <= len(labels):
             return int(picked) - 1
-        terminal.console.print(say("out_of_range", lang, number=picked[:40], count=len(labels)))
+        # What was typed is shown as typed, never read as rich markup ("[/red]").
+        terminal.console.print(say("out_of_range", lang, number=picked[:40], count=len(labels)), markup=False)
 
 
 def welcome(q: Questionnaire, lang: str) -> RenderableType:
@@ -156,22 +157,16 @@ def render_step(step: Step, q: Questionnaire, lang: str) -> RenderableType:
 
 def render_prompt(prompt: Prompt, q: Questionnaire, lang: str) -> RenderableType:
     question = prompt.question
-    section = (q.framework.pillar_by_id[question.pillar].name(lang) if question.pillar
-               else say("profile_section", lang))
     lines: list[RenderableType] = [
         RichText(""),
-        RichText(f"{say('progress', lang, index=prompt.index, total=prompt.total)} · {section}", style="dim"),
+        RichText(render.heading(q, prompt, lang), style="dim"),
         RichText(question.text(lang), style="bold"),
     ]
     if question.help:
         lines.append(RichText(question.help(lang), style="italic dim"))
     for number, option in enumerate(question.options, start=1):
         lines.append(RichText(f"  {number:>2}. {option.label(lang)}"))
-    hint = {"multi": say("multi_hint", lang)}.get(question.type)
-    if question.type == "number":
-        hint = number_hint(question).render(lang)
-    elif question.type == "text":
-        hint = say("text_hint", lang, max_length=question.max_length)
+    hint = render.hint(question, lang)
     if hint:
         lines.append(RichText(hint, style="dim"))
     if not question.required:
@@ -180,9 +175,8 @@ def render_prompt(prompt: Prompt, q: Questionnaire, lang: str) -> RenderableType
 
 
 def render_result(result: Result, lang: str, *, full_roadmap: bool = False) -> RenderableType:
-    headline = RichText(say("result_title", lang, level=result.level, name=result.level_name(lang)), style="bold green")
-    summary = RichText(say("result_points", lang, points=result.points, max_points=result.max_points,
-                           percent=f"{result.percent:.1f}"))
+    title, meaning, points = render.result_headline(result, lang)
+    headline = RichText(title, style=f"bold {render.level_colour(result.level)}")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column(say("pillar", lang))
     table.add_column(say("points", lang), justify="right")
@@ -191,7 +185,7 @@ def render_result(result: Result, lang: str, *, full_roadmap: bool = False) -> R
     table.add_column(say("level", lang), justify="right")
     for pillar in result.pillars:
         filled = round(BAR_WIDTH * pillar.percent / 100)
-        bar = RichText("█" * filled, style="green") + RichText("░" * (BAR_WIDTH - filled), style="dim")
+        bar = RichText("█" * filled, style=render.level_colour(pillar.level)) + RichText("░" * (BAR_WIDTH - filled), style="dim")
         table.add_row(pillar.name(lang), f"{pillar.points}/{pillar.max_points}", f"{pillar.percent:.1f}", bar,
                       str(pillar.level))
     steps = result.roadmap if full_roadmap else result.top_steps
@@ -200,7 +194,7 @@ def render_result(result: Result, lang: str, *, full_roadmap: bool = False) -> R
     roadmap.add_column()
     for step in steps:
         roadmap.add_row(f"{step.priority}.", step.text(lang))
-    parts: list[RenderableType] = [RichText(""), headline, RichText(result.level_meaning(lang)), summary, table,
+    parts: list[RenderableType] = [RichText(""), headline, RichText(meaning), RichText(points), table,
                                    RichText(say("roadmap_title", lang), style="bold"), roadmap]
     if len(result.roadmap) > len(steps):
         parts.append(RichText(say("more_steps", lang, count=len(result.roadmap) - len(steps)), style="dim"))

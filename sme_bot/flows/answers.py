@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sme_bot import messages
 from sme_bot.questionnaire import Option, Question, Text
-from sme_bot.text import clean, fold, quote
+from sme_bot.text import ascii_digits, clean, fold, quote
 
 # An answer: an option id, option ids (multi), a number, free text, or None for an optional
 # question left out.
@@ -18,7 +18,11 @@ Value = str | tuple[str, ...] | float | None
 
 # Substring matches need a few letters, or "a" would match half the options.
 _MIN_PARTIAL = 3
-_NUMBER_LIST = re.compile(r"^\d+([\s,;]+\d+)*$")
+# Numbers are ASCII digits only ([0-9], not \d): other scripts' digits are mapped to ASCII first
+# (text.ascii_digits), and what is left - "²", "①" - is not a number but text to match or reject.
+_NUMBER_LIST = re.compile(r"^[0-9]+([\s,;]+[0-9]+)*$")
+# int() refuses more than 4,300 digits (ValueError); no question has a millionth option anyway.
+_MAX_OPTION_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -44,12 +48,13 @@ def parse(question: Question, raw: str) -> Value | Reason:
     text = clean(raw)
     if not text:
         return Reason("empty")
+    # Choices and numbers read digits of any script as ASCII; free text is kept as typed.
     if question.type == "multi":
-        return _parse_multi(question, text)
+        return _parse_multi(question, ascii_digits(text))
     if question.choices:
-        return _match_one(question, text)
+        return _match_one(question, ascii_digits(text))
     if question.type == "number":
-        return _parse_number(question, text)
+        return _parse_number(question, ascii_digits(text))
     if len(text) > question.max_length:
         return Reason("too_long", {"length": len(text), "max_length": question.max_length})
     return text
@@ -89,16 +94,24 @@ def number_hint(question: Question) -> Reason:
 
 
 def _match_one(question: Question, text: str) -> str | Reason:
-    options = question.options
-    if text.isdigit():
-        number = int(text)
-        if 1 <= number <= len(options):
-            return options[number - 1].id
-        return Reason("out_of_range", {"number": quote(text), "count": len(options)})
-    found = _match_label(options, text)
+    found = _by_number(question.options, text)
+    if found is None:
+        found = _match_label(question.options, text)
     if isinstance(found, Reason):
         return found
     return found.id
+
+
+def _by_number(options: tuple[Option, ...], text: str) -> Option | Reason | None:
+    """The option a typed number picks, a reason when it is out of range, None when not a number."""
+    # str.isdigit() alone is true for "²" and "①", which int() refuses: ASCII digits only.
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0")
+    number = int(digits) if 0 < len(digits) <= _MAX_OPTION_DIGITS else 0
+    if 1 <= number <= len(options):
+        return options[number - 1]
+    return Reason("out_of_range", {"number": quote(text), "count": len(options)})
 
 
 def _match_label(options: tuple[Option, ...], text: str) -> Option | Reason:
@@ -129,13 +142,9 @@ def _parse_multi(question: Question, text: str) -> tuple[str, ...] | Reason:
     parts = re.split(r"[\s,;]+" if _NUMBER_LIST.match(text) else r"[,;]+", text)
     picked: list[Option] = []
     for part in filter(None, (p.strip() for p in parts)):
-        if part.isdigit():
-            number = int(part)
-            if not 1 <= number <= len(options):
-                return Reason("out_of_range", {"number": quote(part), "count": len(options)})
-            picked.append(options[number - 1])
-            continue
-        found = _match_label(options, part)
+        found = _by_number(options, part)
+        if found is None:
+            found = _match_label(options, part)
         if isinstance(found, Reason):
             return found
         picked.append(found)
@@ -161,7 +170,7 @@ def _parse_number(question: Question, text: str) -> float | Reason:
             if fold(text).endswith(fold(unit)):
                 text = text[: len(text) - len(unit)].strip()
     compact = text.replace(" ", "")
-    match = re.fullmatch(r"(\d+)(?:[.,](\d+))?", compact)
+    match = re.fullmatch(r"([0-9]+)(?:[.,]([0-9]+))?", compact)
     if not match:
         return Reason("not_a_number", {"text": quote(text), "hint": number_hint(question)})
     whole, fraction = match.groups()

@@ -3,6 +3,9 @@
 Rows are pseudonymous by default: a stable salted hash stands for the respondent. Files are
 written beside their destination and moved into place only when complete, so a failure never
 leaves half a file behind.
+
+Names and typed answers are untrusted: every cell passes through sme_bot.reports.cells, so no
+control character reaches a file and no text becomes a spreadsheet formula (see there).
 """
 
 import csv
@@ -18,6 +21,7 @@ from typing import IO, Any
 from sme_bot.errors import StaffError
 from sme_bot.flows.answers import Value
 from sme_bot.questionnaire import Question, Questionnaire
+from sme_bot.reports.cells import csv_cell, looks_like_formula, scrub
 
 Labels = str  # "vi", "en" or "codes"
 
@@ -115,17 +119,20 @@ def write_csv(path: Path, head: list[str], body: Iterable[list[Any]], tick: Call
     # The BOM makes Excel read the file as UTF-8, so Vietnamese shows as written.
     with replacing(path, "w", encoding="utf-8-sig", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(head)
+        writer.writerow([csv_cell(v) for v in head])
         for row in body:
-            writer.writerow(row)
+            writer.writerow([csv_cell(v) for v in row])
             tick()
 
 
 def write_json(path: Path, head: list[str], body: Iterable[list[Any]], tick: Callable[[], None]) -> None:
+    # Controls are scrubbed as in every file, but text that looks like a formula is kept as typed:
+    # JSON is read by programs, not opened in a spreadsheet, and a quote prefix would corrupt it.
     with replacing(path, "w", encoding="utf-8") as stream:
         stream.write("[")
         for i, row in enumerate(body):
-            stream.write(("," if i else "") + "\n" + json.dumps(dict(zip(head, row, strict=True)), ensure_ascii=False))
+            record = dict(zip(head, map(scrub, row), strict=True))
+            stream.write(("," if i else "") + "\n" + json.dumps(record, ensure_ascii=False))
             tick()
         stream.write("\n]\n")
 
@@ -137,15 +144,45 @@ def write_xlsx(path: Path, head: list[str], body: Iterable[list[Any]], tick: Cal
     # write_only streams rows to disk instead of holding the sheet in memory.
     book = Workbook(write_only=True)
     data = book.create_sheet("Data")
-    data.append(head)
+    data.append(_sheet_row(data, head))
     for row in body:
-        data.append(row)
+        data.append(_sheet_row(data, row))
         tick()
     sheet = book.create_sheet("Summary")
     for line in summary:
-        sheet.append(line)
+        sheet.append(_sheet_row(sheet, line))
     code_sheet = book.create_sheet("Codebook")
     for line in codes:
-        code_sheet.append(line)
+        code_sheet.append(_sheet_row(code_sheet, line))
     with replacing(path, "wb") as stream:
         book.save(stream)
+
+
+# What openpyxl turns into an error value rather than text when given as a plain str.
+_ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
+
+
+def _sheet_row(sheet: Any, row: list[Any]) -> list[Any]:
+    return [_sheet_cell(sheet, value) for value in row]
+
+
+def _sheet_cell(sheet: Any, value: Any) -> Any:
+    """A value as openpyxl should store it: text with no control characters (XML cannot hold
+    them), and text that reads as a formula stored as a string cell.
+
+    openpyxl makes a str starting with "=" a formula. A CSV-style apostrophe would show in Excel
+    (an .xlsx string is displayed as stored), so instead the cell gets type "s" - the exact text
+    is displayed and never evaluated - plus Excel's quotePrefix style, which keeps it text even
+    when someone edits the cell and presses Enter. Error-code texts ("#N/A") are kept as text too.
+    """
+    if value.__class__ is not str:
+        return value
+    value = scrub(value)
+    if not (looks_like_formula(value) or (value[:1] == "#" and value in _ERROR_CODES)):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell

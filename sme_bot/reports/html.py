@@ -7,9 +7,10 @@ from datetime import date
 
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
+from sme_bot.render import LEVEL_COLOURS
+from sme_bot.reports.cells import scrub
 from sme_bot.reports.summary import Summary, group_label, retakes_line
 
-LEVEL_COLOURS = ["#c0392b", "#e67e22", "#f1c40f", "#7dbb42", "#27ae60", "#1e8449"]
 PILLAR_COLOUR = "#2e86c1"
 
 STYLE = """
@@ -67,7 +68,8 @@ def report_html(q: Questionnaire, total: Summary, breakdowns: dict[str, Summary]
 
 
 def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    # Group names are typed text: controls are dropped as in every other writer, then escaped.
+    return html.escape(scrub(text), quote=True)
 
 
 def _svg(figure) -> str:  # type: ignore[no-untyped-def]

@@ -9,14 +9,31 @@ from sme_bot.errors import StaffError
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import export as writers
 from sme_bot.reports.summary import Summary, summarise
-from sme_bot.storage import Store
+from sme_bot.storage import Grouping, Store
 
 FORMATS = ("csv", "xlsx", "json")
 
 
+def breakdowns(q: Questionnaire) -> list[str]:
+    """What a summary can be broken down by: the questionnaire's marked profile questions, and cohort."""
+    return [*q.breakdowns, "cohort"]
+
+
+def grouping(q: Questionnaire, by: str | None) -> Grouping | None:
+    if by is None:
+        return None
+    if by == "cohort":
+        return Grouping(cohort=True)
+    question = q.breakdowns.get(by)
+    if question is None:
+        raise StaffError(f"cannot break {q.id} down by {by!r}; use one of {', '.join(breakdowns(q))}")
+    bands = tuple((g.at_most, g.id) for g in question.groups if g.at_most is not None)
+    return Grouping(question=question.id, bands=bands, rest=question.groups[-1].id if question.groups else "")
+
+
 def summary(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, by: str | None) -> Summary:
     check_cohort(store, cohort)
-    aggregates = store.aggregates(cohort=cohort, by=by, size_bands=config.reports.size_bands)
+    aggregates = store.staff.aggregates(cohort=cohort, by=grouping(q, by))
     return summarise(aggregates, q, cohort=cohort, by=by, min_group=config.reports.min_group)
 
 
@@ -24,15 +41,15 @@ def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None
            output: Path, with_identities: bool, start: Callable[[int], Callable[[], None]]) -> int:
     """Write the export; `start(total)` returns the function called once per row written."""
     check_cohort(store, cohort)
-    total = store.count_completed(q.id, cohort)
+    total = store.staff.count_completed(q.id, cohort)
     if not total:
         scope = f" in cohort {cohort}" if cohort else ""
         raise StaffError(f"no completed {q.id} assessments{scope} to export")
     writers.check_writable(output)
     if with_identities:
-        store.audit("export with identities", f"{fmt} of {cohort or 'all cohorts'} to {output.name}")
+        store.staff.audit("export with identities", f"{fmt} of {cohort or 'all cohorts'} to {output.name}")
     head = writers.header(q, with_identities=with_identities)
-    body = writers.rows(q, store.iter_completed(q.id, cohort), salt=store.salt(), labels=labels,
+    body = writers.rows(q, store.staff.iter_completed(q.id, cohort), salt=store.staff.salt(), labels=labels,
                         with_identities=with_identities)
     tick = start(total)
     try:

@@ -120,16 +120,16 @@ def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *,
 
 
 def group_label(q: Questionnaire, by: str | None, group: str, lang: str) -> str:
-    """What a group is called: an option's label for sector and district, a size band's name."""
+    """What a group is called: the option's or band's label of the breakdown's question."""
     from sme_bot.messages import say
 
     if group == OTHER:
         return say("group_other", lang)
-    if by == "size" and group != "-":
-        return say(f"size_{group}", lang)
-    question = q.question_by_id.get(by or "")
-    option = question.option(group) if question else None
-    return option.label(lang) if option else group
+    question = q.breakdowns.get(by or "")
+    if question is None:
+        return group
+    named = {g.id: g.label for g in question.groups} | {o.id: o.label for o in question.options}
+    return named[group](lang) if group in named else group
 
 
 def retakes_line(summary: Summary, q: Questionnaire, lang: str) -> str:

@@ -20,18 +20,17 @@ from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from sme_bot.channels.telegram.conversation import CHANNEL, Buttons, Conversation, Programme, Reply, User
+from sme_bot.channels import chat
+from sme_bot.channels.chat import Buttons, Capabilities, Conversation, Programme, Reply, User
 from sme_bot.channels.telegram.ratelimit import ChatRateLimiter
 from sme_bot.channels.telegram.updates import PerChatUpdateProcessor
 from sme_bot.config import Config
@@ -40,11 +39,14 @@ from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import staff
 from sme_bot.reports.tables import summary_text
+from sme_bot.service import AssessmentService, Questionnaires
 from sme_bot.storage import Store
 
 log = logging.getLogger("sme_bot.telegram")
 
-COMMANDS = ["back", "restart", "lang", "help", "privacy", "result", "delete", "cancel"]
+CHANNEL = "telegram"
+# Buttons with data, edits, 64-character labels, photos: all Telegram offers.
+CAPABILITIES = Capabilities(CHANNEL)
 # Pauses before sending again after a time-out or a dropped connection (seconds).
 NETWORK_RETRY_PAUSES = (0.5, 2.0, 5.0)
 # How often due reminders are looked for; a reminder is at most this late.
@@ -85,14 +87,13 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
+    service = AssessmentService(store, Questionnaires(questionnaire, config.assessment.questionnaires),
+                                reminder_after=timedelta(hours=config.assessment.reminder_hours), now=now)
     programme = Programme(name=config.programme.name, contact=config.programme.contact)
-    conversation = Conversation(store, questionnaire, programme,
-                                default_language=config.assessment.language)
-    bot = TelegramBot(conversation, store, now=now, reminder_after=timedelta(hours=config.telegram.reminder_hours),
-                      config=config)
-    app.add_handler(TypeHandler(Update, bot.once), group=-1)
+    conversation = Conversation(service, programme, CAPABILITIES, default_language=config.assessment.language)
+    bot = TelegramBot(conversation, config=config)
     app.add_handler(CommandHandler("start", bot.start))
-    app.add_handler(CommandHandler(COMMANDS, bot.command))
+    app.add_handler(CommandHandler(list(chat.COMMANDS), bot.command))
     app.add_handler(CommandHandler(["stats", "export"], bot.staff))
     app.add_handler(CallbackQueryHandler(bot.button))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, bot.edited))
@@ -107,10 +108,10 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
 
 
 def _user(update: Update) -> User:
-    user, chat = update.effective_user, update.effective_chat
-    assert user is not None and chat is not None
+    user, where = update.effective_user, update.effective_chat
+    assert user is not None and where is not None
     name = " ".join(filter(None, [user.first_name, user.last_name])) or user.username
-    return User(id=user.id, chat_id=chat.id, name=name)
+    return User(id=str(user.id), chat_id=str(where.id), name=name)
 
 
 # Messages are sent and edited as plain JSON through Bot.do_api_request: the bot reads nothing
@@ -140,13 +141,13 @@ async def _post(bot: Bot, method: str, payload: dict[str, Any]) -> Any:
     return await bot.do_api_request(method, payload)
 
 
-async def _send(bot: Bot, chat_id: int, text: str, buttons: Buttons) -> int:
+async def _send(bot: Bot, chat_id: int | str, text: str, buttons: Buttons) -> int:
     """Send a message; its id."""
     sent = await _post(bot, "sendMessage", {"chat_id": chat_id, "text": text[:4096], **_keyboard(buttons)})
     return int(sent["message_id"])
 
 
-async def _edit(bot: Bot, chat_id: int, message_id: int, *, text: str | None = None, buttons: Buttons) -> None:
+async def _edit(bot: Bot, chat_id: int | str, message_id: int, *, text: str | None = None, buttons: Buttons) -> None:
     """Rewrite a message's text and buttons (none: the keyboard is removed)."""
     payload = {"chat_id": chat_id, "message_id": message_id, **_keyboard(buttons)}
     if text is None:
@@ -163,48 +164,54 @@ def _keyboard(buttons: Buttons) -> dict[str, Any]:
 
 
 class TelegramBot:
-    def __init__(self, conversation: Conversation, store: Store, *, now: Callable[[], datetime],
-                 reminder_after: timedelta, config: Config):
+    def __init__(self, conversation: Conversation, *, config: Config):
         self.config = config
         self.conversation = conversation
-        self.store = store
-        self.now = now
-        self.reminder_after = reminder_after
+        self.service = conversation.service
+        self.chats = self.service.chats(CHANNEL)
         self.background: set[asyncio.Task] = set()  # charts being drawn and sent
 
     # -- handlers -------------------------------------------------------------------------
 
-    async def once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Telegram can deliver an update twice; the second copy is dropped here."""
-        if not self.store.first_time(update.update_id):
-            log.info("update %s: repeated, ignored", update.update_id)
-            raise ApplicationHandlerStop
-
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         code = context.args[0] if context.args else None
-        await self._deliver(update, context, "start", self.conversation.start(_user(update), code))
+        await self._handle(update, context, "start", lambda user: self.conversation.start(user, code))
 
     async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None and update.message.text is not None
         name = update.message.text.split()[0].lstrip("/").split("@")[0].lower()
-        await self._deliver(update, context, f"/{name}", self.conversation.command(_user(update), name))
+        await self._handle(update, context, f"/{name}", lambda user: self.conversation.command(user, name))
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None and update.message.text is not None
-        await self._deliver(update, context, "text", self.conversation.text(_user(update), update.message.text))
+        text = update.message.text
+        await self._handle(update, context, "text", lambda user: self.conversation.text(user, text))
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.callback_query is not None
         data = update.callback_query.data or ""
-        await self._deliver(update, context, "button", self.conversation.button(_user(update), data))
+        await self._handle(update, context, "button", lambda user: self.conversation.button(user, data))
+
+    async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._handle(update, context, "edited", lambda user: self.conversation.unsupported(user, edited=True))
+
+    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._handle(update, context, "unknown command", lambda user: self.conversation.command(user, "help"))
+
+    async def unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_user is None or update.effective_chat is None:
+            return  # channel posts, polls and the like: nobody to answer
+        await self._handle(update, context, "unsupported", self.conversation.unsupported)
 
     async def staff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/stats [CODE] and /export [CODE], for the admins listed in bot.toml only."""
+        """/stats [CODE] and /export [CODE], for the staff listed in bot.toml only."""
         assert update.message is not None and update.message.text is not None and update.effective_user is not None
         name = update.message.text.split()[0].lstrip("/").split("@")[0].lower()
         log.info("update %s: /%s", update.update_id, name)
+        if not self.chats.first_time(update.update_id):
+            return
         lang = self.conversation.default_language
-        if update.effective_user.id not in self.config.telegram.admins:
+        if update.effective_user.id not in self.config.staff.telegram:
             await update.message.reply_text(say("staff_refused", lang))
             return
         cohort = context.args[0] if context.args else None
@@ -223,37 +230,26 @@ class TelegramBot:
 
     def _staff_store(self) -> Store:
         # Reports run in a worker thread, on a connection of their own.
-        return Store(self.store.path)
+        return Store(self.service.store.path)
 
     def _stats(self, cohort: str | None, lang: str) -> str:
         store = self._staff_store()
         try:
-            result = staff.summary(store, self.conversation.q, self.config, cohort=cohort, by=None)
+            result = staff.summary(store, self.service.questionnaire, self.config, cohort=cohort, by=None)
         finally:
             store.close()
-        return summary_text(result, self.conversation.q, lang)
+        return summary_text(result, self.service.questionnaire, lang)
 
     def _export(self, cohort: str | None) -> Path:
         store = self._staff_store()
         folder = Path(tempfile.mkdtemp(prefix="sme-bot-export-"))
         target = folder / f"sme-bot-{cohort or 'all'}.xlsx"
         try:
-            staff.export(store, self.conversation.q, self.config, cohort=cohort, fmt="xlsx", labels="vi",
+            staff.export(store, self.service.questionnaire, self.config, cohort=cohort, fmt="xlsx", labels="vi",
                          output=target, with_identities=False, start=lambda total: lambda: None)
         finally:
             store.close()
         return target
-
-    async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._deliver(update, context, "edited", self.conversation.unsupported(_user(update), edited=True))
-
-    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._deliver(update, context, "unknown command", self.conversation.command(_user(update), "help"))
-
-    async def unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.effective_user is None or update.effective_chat is None:
-            return  # channel posts, polls and the like: nobody to answer
-        await self._deliver(update, context, "unsupported", self.conversation.unsupported(_user(update)))
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else "-"
@@ -261,55 +257,64 @@ class TelegramBot:
 
     async def remind(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """One reminder for each assessment left unfinished for the configured time."""
-        for assessment, chat in self.store.due_reminders(CHANNEL, self.now() - self.reminder_after):
-            message = self.conversation.reminder(assessment.id, chat["chat_language"] or assessment.language)
-            self.store.mark_reminded(assessment.id)
+        for assessment, chat_row in self.service.reminders_due(CHANNEL):
+            self.service.mark_reminded(assessment.id)
+            session = self.service.current(assessment.respondent_id)
+            if session is None:
+                continue
+            message = self.conversation.reminder(session, chat_row["chat_language"] or assessment.language)
             try:
-                await _send(context.bot, chat["chat_id"], message.text, message.buttons)
+                await _send(context.bot, chat_row["chat_id"], message.text, message.buttons)
                 log.info("assessment %s: reminder sent", assessment.id)
             except Forbidden:
-                self.store.save_chat(assessment.respondent_id, blocked=1)
+                self.chats.save(assessment.respondent_id, blocked=1)
                 log.info("assessment %s: reminder not sent, the bot is blocked", assessment.id)
 
-    # -- sending --------------------------------------------------------------------------
+    # -- one update: decided and committed, then sent ---------------------------------------
 
-    async def _deliver(self, update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, reply: Reply) -> None:
+    async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str,
+                      event: Callable[[User], Reply]) -> None:
+        """Telegram can deliver an update twice: the marker that drops the second copy, the
+        answer and the chat's new state commit together, before anything is sent."""
         log.info("update %s: %s", update.update_id, kind)
-        bot = context.bot
         user = _user(update)
-        chat = self.store.chat_of(CHANNEL, str(user.id))
-        respondent = chat["respondent_id"] if chat else None
+        with self.service.transaction():
+            if not self.chats.first_time(update.update_id):
+                log.info("update %s: repeated, ignored", update.update_id)
+                return
+            reply = event(user)
+        await self._deliver(update, context, user, reply)
+
+    async def _deliver(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: User, reply: Reply) -> None:
+        bot = context.bot
+        chat_id = int(user.chat_id)
         try:
             if update.callback_query is not None:
                 await self._quietly(update.callback_query.answer(reply.toast[:190] if reply.toast else None))
-            prompt_id = chat["prompt_message_id"] if chat else None
-            if prompt_id and reply.close_prompt:
-                await self._quietly(_edit(bot, user.chat_id, prompt_id, text=reply.close_prompt, buttons=[]))
-            if prompt_id and reply.prompt_buttons is not None:
-                await self._quietly(_edit(bot, user.chat_id, prompt_id, buttons=reply.prompt_buttons))
+            if reply.prompt_id and reply.close_prompt:
+                await self._quietly(_edit(bot, chat_id, reply.prompt_id, text=reply.close_prompt, buttons=[]))
+            if reply.prompt_id and reply.prompt_buttons is not None:
+                await self._quietly(_edit(bot, chat_id, reply.prompt_id, buttons=reply.prompt_buttons))
             for message in reply.messages:
-                sent = await _send(bot, user.chat_id, message.text, message.buttons)
-                if message.question and respondent is not None:
-                    # A new question starts with no multiple-choice ticks.
-                    self.store.save_chat(respondent, prompt_message_id=sent, prompt_text=message.text,
-                                         prompt_question=message.question, draft=None)
+                sent = await _send(bot, chat_id, message.text, message.buttons)
+                if message.question and reply.respondent is not None:
+                    self.conversation.delivered(reply.respondent, sent)
             if reply.chart is not None:
                 # Drawing takes longer than answering; other owners' updates need not wait for it.
-                task = context.application.create_task(self._send_chart(bot, user.chat_id, reply, respondent),
-                                                       update=update)
+                task = context.application.create_task(self._send_chart(bot, chat_id, reply), update=update)
                 self.background.add(task)
                 task.add_done_callback(self.background.discard)
         except Forbidden:
-            if respondent is not None:
-                self.store.save_chat(respondent, blocked=1)
+            if reply.respondent is not None:
+                self.chats.save(reply.respondent, blocked=1)
             log.info("update %s: the owner has blocked the bot", update.update_id)
 
-    async def _send_chart(self, bot, chat_id: int, reply: Reply, respondent: int | None) -> None:  # type: ignore[no-untyped-def]
+    async def _send_chart(self, bot: Bot, chat_id: int, reply: Reply) -> None:
         from sme_bot.channels.telegram.chart import result_png
 
         assert reply.chart is not None
-        lang = self.conversation.language(respondent) if respondent else self.conversation.default_language
-        cutoffs = [lv.pillar_threshold for lv in self.conversation.q.levels if lv.pillar_threshold is not None]
+        lang = reply.language or self.conversation.default_language
+        cutoffs = [lv.pillar_threshold for lv in self.service.questionnaire.levels if lv.pillar_threshold is not None]
         try:
             png = await asyncio.to_thread(result_png, reply.chart, lang, cutoffs=cutoffs)
             await bot.send_photo(chat_id, png)

@@ -7,9 +7,8 @@ Figure directly rather than pyplot, which keeps global state, so drawing can run
 import io
 
 from sme_bot.messages import say
+from sme_bot.render import level_colour
 from sme_bot.scoring import Result
-
-_LEVEL_COLOURS = ["#c0392b", "#e67e22", "#f1c40f", "#7dbb42", "#27ae60", "#1e8449"]
 
 
 def result_png(result: Result, lang: str, *, cutoffs: list[float]) -> bytes:
@@ -17,7 +16,7 @@ def result_png(result: Result, lang: str, *, cutoffs: list[float]) -> bytes:
 
     names = [p.name(lang) for p in result.pillars][::-1]
     percents = [p.percent for p in result.pillars][::-1]
-    colours = [_LEVEL_COLOURS[min(p.level, len(_LEVEL_COLOURS) - 1)] for p in result.pillars][::-1]
+    colours = [level_colour(p.level) for p in result.pillars][::-1]
     figure = Figure(figsize=(8, 4.5), dpi=100)
     axes = figure.subplots()
     bars = axes.barh(names, percents, color=colours)
@@ -27,7 +26,7 @@ def result_png(result: Result, lang: str, *, cutoffs: list[float]) -> bytes:
         axes.text(min(percent + 1, 92), bar.get_y() + bar.get_height() / 2, f"{percent:.0f}%", va="center")
     axes.set_xlim(0, 100)
     axes.set_title(f"{say('result_title', lang, level=result.level, name=result.level_name(lang))}\n"
-                   f"{say('tg_chart_title', lang)}", fontsize=11)
+                   f"{say('chart_title', lang)}", fontsize=11)
     axes.spines[["top", "right"]].set_visible(False)
     # Fixed margins: tight_layout measures every label and doubles the drawing time.
     figure.subplots_adjust(left=0.36, right=0.97, top=0.86, bottom=0.08)

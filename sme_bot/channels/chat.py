@@ -1,0 +1,489 @@
+"""The owner's chat conversation, for every chat channel: events in, replies out, no network.
+
+What a chat shows: consent first, one message per question, the result. How it shows it depends
+on what the channel can do (`Capabilities`): buttons or numbered options typed back, edits or
+not, how long a button label may be, whether a chart can go as a photo. Every rule of the
+assessment is in the service; where a chat stands (its language, the question on screen,
+multiple-choice ticks) is the channel's own chat state in SQLite, so a restarted bot carries on.
+"""
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from sme_bot import render
+from sme_bot.channels import buttons as data
+from sme_bot.flows.engine import Ask, Finished, Prompt, Reject, Step
+from sme_bot.messages import say
+from sme_bot.questionnaire import Question, Questionnaire
+from sme_bot.scoring import Result
+from sme_bot.service import CONSENT_VERSION, AssessmentService, weakest
+from sme_bot.session import Session
+from sme_bot.storage import Person
+from sme_bot.text import clean, fold
+
+Buttons = list[list[tuple[str, str]]]
+
+# Commands typed as words, as they read on a phone keyboard (diacritics optional), beside /name.
+COMMAND_WORDS = {
+    "quay lai": "back", "back": "back", "bo qua": "skip", "skip": "skip", "lam lai": "restart",
+    "tro giup": "help", "help": "help", "xoa du lieu": "delete", "ket qua": "result", "result": "result",
+    "ho tro": "support", "support": "support", "tiep tuc": "continue", "continue": "continue",
+}
+COMMANDS = ("back", "skip", "restart", "lang", "help", "privacy", "result", "support", "delete", "cancel", "continue")
+# Typed replies to a consent request or a yes/no confirmation, folded.
+_AGREE = {"1", "dong y", "toi dong y", "co", "yes", "agree", "i agree"}
+_DECLINE = {"2", "khong", "khong dong y", "toi khong dong y", "no", "decline", "i do not agree"}
+_LANGUAGES = {"en": "en", "english": "en", "vi": "vi", "tieng viet": "vi"}
+# Text channels have no buttons to carry a language or cohort code until consent: kept in memory
+# for this many chats (lost on a restart, which only means the default language again).
+_PENDING_CHATS = 10_000
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a chat channel can show."""
+
+    channel: str  # its name in the database: "telegram", "zalo", …
+    buttons: bool = True  # inline buttons carrying data; otherwise options are numbered and typed back
+    edits: bool = True  # an earlier message can be rewritten (the answered question marked)
+    max_label: int = 64  # the longest button label
+    photos: bool = True  # a chart can be sent as a picture
+
+
+@dataclass(frozen=True)
+class Programme:
+    name: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    chat_id: str
+    name: str | None = None
+
+
+@dataclass
+class Message:
+    text: str
+    buttons: Buttons = field(default_factory=list)
+    # Set on the message that asks a question: the channel reports its message id back
+    # (`Conversation.delivered`) so the answer can later be written into it.
+    question: str | None = None
+
+
+@dataclass
+class Reply:
+    messages: list[Message] = field(default_factory=list)
+    toast: str | None = None  # the short answer to a button tap
+    prompt_id: int | None = None  # the last question's message, to rewrite as below
+    close_prompt: str | None = None  # its new text, buttons gone
+    prompt_buttons: Buttons | None = None  # its new buttons (a multiple-choice toggle)
+    chart: Result | None = None  # a picture of this result follows the messages
+    respondent: int | None = None  # whose chat this is, once they have consented
+    language: str | None = None  # of the chart's labels
+
+
+class Conversation:
+    def __init__(self, service: AssessmentService, programme: Programme, capabilities: Capabilities, *,
+                 default_language: str = "vi"):
+        self.service = service
+        self.programme = programme
+        self.can = capabilities
+        self.default_language = default_language
+        self.chats = service.chats(capabilities.channel)
+        self._chat: dict | None = None  # the chat's row, read once per event
+        self._pending: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
+
+    @property
+    def q(self) -> Questionnaire:
+        return self.service.questionnaire
+
+    # -- events ---------------------------------------------------------------------------
+
+    def start(self, user: User, code: str | None) -> Reply:
+        person = self._person(user)
+        if person is None:
+            return self._consent_request(user, self.default_language, code)
+        respondent = person.respondent_id
+        lang = self.language()
+        notes = [Message(self._greeting(lang))]
+        session = self.service.current(respondent)
+        if session is None and not code and self.service.results(respondent):
+            return self._reply(respondent, notes + [Message(say("finished_hint", lang))])
+        session = self._open(respondent, lang, code, notes)
+        return self._show(session, self._reply(respondent, notes))
+
+    def text(self, user: User, text: str) -> Reply:
+        command = self._typed_command(text)
+        if command:
+            return self.command(user, command)
+        person = self._person(user)
+        if person is None:
+            return self._typed_before_consent(user, text)
+        respondent = person.respondent_id
+        lang = self.language()
+        if self._chat_row().get("pending"):
+            return self._typed_confirmation(respondent, text, lang)
+        session = self.service.current(respondent)
+        if session is None:
+            return self._reply(respondent, [Message(say("finished_hint", lang))])
+        if self._unseen(session):
+            # Text typed now was meant for something else.
+            return self._show(session, self._reply(respondent))
+        return self._after(session, session.answer(text))
+
+    def command(self, user: User, name: str) -> Reply:
+        person = self._person(user)
+        lang = self.language() if person else self._pending_language(user)
+        if name == "help":
+            return Reply([Message(say("help_buttons" if self.can.buttons else "help_text", lang))])
+        if name == "privacy":
+            return Reply([Message(say("privacy", lang, version=CONSENT_VERSION, programme=self.programme.name,
+                                      contact=self.programme.contact))])
+        if person is None:
+            return self._consent_request(user, lang, None)
+        respondent = person.respondent_id
+        if name in ("restart", "delete"):
+            return self._confirm(respondent, "r" if name == "restart" else "x", lang)
+        if name == "lang":
+            lang = "en" if lang == "vi" else "vi"
+            self._save(respondent, language=lang)
+            reply = self._reply(respondent, [Message(say("language_set", lang))])
+            session = self.service.current(respondent)
+            return self._show(session, reply) if session else reply
+        if name == "result":
+            return self._result(respondent, lang)
+        if name == "support":
+            latest = self.service.latest(respondent)
+            return self._support(respondent, latest.assessment_id if latest else 0, lang)
+        session = self.service.current(respondent)
+        if session is None:
+            key = "finished_hint" if self.service.results(respondent) else "no_result"
+            return self._reply(respondent, [Message(say(key, lang))])
+        if name == "back":
+            return self._after(session, session.back())
+        if name == "skip":
+            return self._after(session, session.skip())
+        if name == "cancel":
+            self.service.cancel(session)
+            return self._reply(respondent, [Message(say("cancelled", lang))])
+        return self._show(session, self._reply(respondent))  # continue
+
+    def button(self, user: User, raw: str) -> Reply:
+        tap = data.decode(raw)
+        person = self._person(user)
+        lang = self.language() if person else self.default_language
+        if tap is None:
+            return Reply(toast=say("stale", lang))
+        if person is None:
+            return self._before_consent(user, tap)
+        respondent = person.respondent_id
+        if tap.kind == "confirm":
+            return self._confirmed(respondent, tap.action, tap.agree, lang)
+        if tap.kind == "support":
+            return self._support(respondent, tap.assessment, lang)
+        session = self.service.current(respondent)
+        if session is None or tap.assessment != session.assessment.id:
+            return Reply(toast=say("stale", lang), respondent=respondent)
+        if tap.kind == "continue":
+            return self._show(session, self._reply(respondent))
+        current = session.step()
+        if not isinstance(current, Ask) or session.questionnaire.position[current.prompt.question.id] != tap.position:
+            stale = self._reply(respondent, toast=say("stale", lang))
+            # A tap on an old question's buttons while the current one is not on screen: show it.
+            return self._show(session, stale) if self._unseen(session) else stale
+        question = current.prompt.question
+        if tap.kind in ("pick", "toggle") and not 0 <= tap.option < len(question.options):
+            return self._reply(respondent, toast=say("stale", lang))
+        if tap.kind == "pick":
+            return self._after(session, session.choose(question.id, question.options[tap.option].id))
+        if tap.kind == "toggle":
+            return self._toggle(respondent, session, current.prompt, tap.option)
+        if tap.kind == "done":
+            return self._after(session, session.choose(question.id, self._draft(question)))
+        if tap.kind == "skip":
+            return self._after(session, session.skip())
+        return self._after(session, session.back())
+
+    def unsupported(self, user: User, *, edited: bool = False) -> Reply:
+        lang = self.language() if self._person(user) else self.default_language
+        key = "edited_message" if edited else "unsupported_message" if self.can.buttons else "unsupported_text"
+        return Reply([Message(say(key, lang))])
+
+    def reminder(self, session: Session, language: str) -> Message:
+        if not self.can.buttons:
+            return Message(say("reminder_text", language, answered=session.answered))
+        return Message(say("reminder", language, answered=session.answered),
+                       [[(say("resume_continue", language), data.encode_continue(session.assessment.id))]])
+
+    def delivered(self, respondent: int, message_id: int | str) -> None:
+        """The question message reached the chat: remember which it is, to mark it once answered."""
+        self.chats.save(respondent, prompt_message_id=message_id)
+
+    def language(self) -> str:
+        return self._chat_row().get("language") or self.default_language
+
+    # -- consent ----------------------------------------------------------------------------
+
+    def _person(self, user: User) -> Person | None:
+        """The consented person behind this chat, if any. Every event starts here."""
+        self._chat = None
+        self._user = user
+        person = self.service.person(self.can.channel, user.id)
+        return person if person and person.consented else None
+
+    def _before_consent(self, user: User, tap: data.Tap) -> Reply:
+        """Nothing is stored until the owner agrees; language and cohort ride in the buttons."""
+        lang = tap.language or self.default_language
+        if tap.kind == "language":
+            return self._consent_request(user, lang, tap.code)
+        if tap.kind != "consent":
+            return self._consent_request(user, lang, None)
+        if not tap.agree:
+            return Reply([Message(say("consent_declined", lang))])
+        return self._agreed(user, lang, tap.code, toast=say("consent_agree", lang))
+
+    def _typed_before_consent(self, user: User, text: str) -> Reply:
+        lang, code = self._pending.get(user.id, (self.default_language, None))
+        if self.can.buttons:
+            return Reply([Message(say("consent_first", lang))])
+        typed = fold(text)
+        if typed in _LANGUAGES:
+            return self._consent_request(user, _LANGUAGES[typed], code)
+        if typed in _AGREE:
+            self._pending.pop(user.id, None)
+            return self._agreed(user, "en" if typed in ("agree", "i agree", "yes") else lang, code)
+        if typed in _DECLINE:
+            self._pending.pop(user.id, None)
+            return Reply([Message(say("consent_declined", lang))])
+        if self.service.cohort(clean(text)):
+            return self._consent_request(user, lang, clean(text))
+        return Reply([Message(say("consent_first_text", lang))])
+
+    def _agreed(self, user: User, lang: str, code: str | None, toast: str | None = None) -> Reply:
+        with self.service.transaction():
+            respondent = self.service.agree(self.can.channel, user.id, language=lang, name=user.name)
+            self._save(respondent, chat_id=user.chat_id, language=lang)
+            notes: list[Message] = []
+            session = self._open(respondent, lang, code, notes)
+            return self._show(session, self._reply(respondent, notes, toast=toast))
+
+    def _consent_request(self, user: User, lang: str, code: str | None) -> Reply:
+        if not self.can.buttons:
+            self._remember(user, lang, code)
+            options = f"1. {say('consent_agree', lang)}\n2. {say('consent_decline', lang)}"
+            return Reply([Message(self._greeting(lang)),
+                          Message(f"{say('consent', lang)}\n\n{options}\n\n{say('consent_reply_hint', lang)}")])
+        other = "en" if lang == "vi" else "vi"
+        choices = [[(say("consent_agree", lang), data.encode_consent(True, lang, code)),
+                    (say("consent_decline", lang), data.encode_consent(False, lang, None))],
+                   [(say("other_language", lang), data.encode_language(other, code))]]
+        return Reply([Message(self._greeting(lang)), Message(say("consent", lang), choices)])
+
+    def _remember(self, user: User, lang: str, code: str | None) -> None:
+        self._pending[user.id] = (lang, code)
+        self._pending.move_to_end(user.id)
+        while len(self._pending) > _PENDING_CHATS:
+            self._pending.popitem(last=False)
+
+    def _pending_language(self, user: User) -> str:
+        return self._pending.get(user.id, (self.default_language, None))[0]
+
+    def _greeting(self, lang: str) -> str:
+        return say("greeting", lang, programme=self.programme.name, questions=len(self.q.all_questions),
+                   minutes=self.q.minutes, contact=self.programme.contact)
+
+    # -- chat state -------------------------------------------------------------------------
+
+    def _chat_row(self) -> dict:
+        if self._chat is None:
+            self._chat = self.chats.get(self._user.id) or {}
+        return self._chat
+
+    def _save(self, respondent: int, **fields: object) -> None:
+        self.chats.save(respondent, **fields)
+        self._chat = None
+
+    def _reply(self, respondent: int, messages: list[Message] | None = None, **fields: object) -> Reply:
+        return Reply(messages or [], respondent=respondent, **fields)  # type: ignore[arg-type]
+
+    def _open(self, respondent: int, lang: str, code: str | None, notes: list[Message]) -> Session:
+        opened = self.service.open(respondent, channel=self.can.channel, language=lang, code=code)
+        if opened.joined:
+            notes.append(Message(say("cohort_joined", lang, code=opened.joined)))
+        elif opened.unknown_code:
+            notes.append(Message(say("cohort_unknown", lang, code=opened.unknown_code[:32])))
+        return opened.session
+
+    # -- questions ------------------------------------------------------------------------
+
+    def _after(self, session: Session, step: Step) -> Reply:
+        """The reply to an input: its reason if refused; else the answer marked and what follows."""
+        respondent = session.assessment.respondent_id
+        lang = self.language()
+        if isinstance(step, Reject) and step.reason.key == "stale":
+            return self._reply(respondent, toast=step.reason.render(lang))
+        if isinstance(step, Reject):
+            return self._reply(respondent, [Message(step.reason.render(lang))])
+        reply = self._reply(respondent)
+        if self.can.edits:
+            reply.prompt_id = self._chat_row().get("prompt_message_id")
+            reply.close_prompt = self._answered_prompt(session, lang)
+        return self._show(session, reply)
+
+    def _show(self, session: Session, reply: Reply) -> Reply:
+        """Append the current question, or the result once the assessment is done; the question
+        on screen is part of the chat's state, committed with the answer that led to it."""
+        respondent = session.assessment.respondent_id
+        lang = self.language()
+        step = session.step()
+        if isinstance(step, Finished):
+            result = self._result(respondent, lang)
+            reply.messages += result.messages
+            reply.chart, reply.language = result.chart, result.language
+            return reply
+        assert isinstance(step, Ask)
+        text = self._prompt_text(session.questionnaire, step.prompt, lang)
+        reply.messages.append(Message(text, self._buttons(session, step.prompt, lang, []),
+                                      question=step.prompt.question.id))
+        # The message id is not known until it is sent: until then the question counts as unseen.
+        self._save(respondent, prompt_question=step.prompt.question.id, prompt_text=text, prompt_message_id=None,
+                   draft=None, pending=None)
+        return reply
+
+    def _prompt_text(self, q: Questionnaire, prompt: Prompt, lang: str) -> str:
+        question = prompt.question
+        lines = [render.heading(q, prompt, lang), "", question.text(lang)]
+        if question.help:
+            lines.append(question.help(lang))
+        if not self.can.buttons:
+            lines += [f"{number}. {option.label(lang)}" for number, option in enumerate(question.options, start=1)]
+        hint = render.hint(question, lang, buttons=self.can.buttons)
+        if hint:
+            lines.append(hint)
+        if not self.can.buttons and not question.required:
+            lines.append(say("optional_hint", lang))
+        return "\n".join(lines)
+
+    def _buttons(self, session: Session, prompt: Prompt, lang: str, selected: list[str]) -> Buttons:
+        if not self.can.buttons:
+            return []
+        question = prompt.question
+        aid, pos = session.assessment.id, session.questionnaire.position[question.id]
+        rows: Buttons = []
+        for i, option in enumerate(question.options):
+            label = option.label(lang)[: self.can.max_label]
+            if question.type == "multi":
+                mark = "✓ " if option.id in selected else ""
+                rows.append([(mark + label, data.encode_toggle(aid, pos, i))])
+            else:
+                rows.append([(label, data.encode_pick(aid, pos, i))])
+        extra = [(say("back_button", lang), data.encode_back(aid, pos))] if prompt.index > 1 else []
+        if question.type == "multi":
+            extra.append((say("multi_done", lang), data.encode_done(aid, pos)))
+        if not question.required:
+            extra.append((say("skip_button", lang), data.encode_skip(aid, pos)))
+        return rows + ([extra] if extra else [])
+
+    def _unseen(self, session: Session) -> bool:
+        """Whether the current question's message never reached the chat: lost to the network,
+        or to a crash between storing the last answer and sending the next question."""
+        current = session.step()
+        chat = self._chat_row()
+        return isinstance(current, Ask) and (chat.get("prompt_question") != current.prompt.question.id
+                                             or chat.get("prompt_message_id") is None)
+
+    def _toggle(self, respondent: int, session: Session, prompt: Prompt, index: int) -> Reply:
+        question = prompt.question
+        option = question.options[index]
+        chosen = self._draft(question)
+        if option.id in chosen:
+            chosen.remove(option.id)
+        elif option.exclusive:
+            chosen = [option.id]
+        else:
+            exclusive = {o.id for o in question.options if o.exclusive}
+            chosen = [c for c in chosen if c not in exclusive] + [option.id]
+        prompt_id = self._chat_row().get("prompt_message_id")
+        self._save(respondent, draft=json.dumps({"question": question.id, "ids": chosen}))
+        lang = self.language()
+        return self._reply(respondent, prompt_id=prompt_id, prompt_buttons=self._buttons(session, prompt, lang, chosen),
+                           toast=option.label(lang)[:190])
+
+    def _draft(self, question: Question) -> list[str]:
+        chat = self._chat_row()
+        draft = json.loads(chat["draft"]) if chat.get("draft") else None
+        return list(draft["ids"]) if draft and draft["question"] == question.id else []
+
+    def _answered_prompt(self, session: Session, lang: str) -> str | None:
+        """The last question message's text with its answer, if that question was just answered."""
+        chat = self._chat_row()
+        question = session.questionnaire.question_by_id.get(chat.get("prompt_question") or "")
+        if question is None or question.id not in session.state.answers or not chat.get("prompt_text"):
+            return None
+        label = render.answer_label(question, session.state.answers[question.id], lang)
+        return f"{chat['prompt_text']}\n\n{say('answered_mark', lang, answer=label)}"
+
+    def _typed_command(self, text: str) -> str | None:
+        typed = fold(text)
+        if typed.startswith("/"):
+            name = typed[1:].split("@")[0].split(" ")[0]
+            return name if name in COMMANDS else "help"
+        return COMMAND_WORDS.get(typed)
+
+    # -- confirmations, support, results ----------------------------------------------------
+
+    def _confirm(self, respondent: int, action: str, lang: str) -> Reply:
+        key = "restart_confirm" if action == "r" else "delete_confirm"
+        if self.can.buttons:
+            return self._reply(respondent, [Message(say(key, lang), [[
+                (say("yes", lang), data.encode_confirm(action, True)),
+                (say("no", lang), data.encode_confirm(action, False))]])])
+        # Without buttons the next message is the answer: the question waits in the chat state.
+        self._save(respondent, pending=f"confirm:{action}")
+        return self._reply(respondent, [Message(f"{say(key, lang)}\n{say('confirm_reply_hint', lang)}")])
+
+    def _typed_confirmation(self, respondent: int, text: str, lang: str) -> Reply:
+        action = str(self._chat_row()["pending"]).removeprefix("confirm:")
+        self._save(respondent, pending=None)
+        return self._confirmed(respondent, action, fold(text) in _AGREE, lang)
+
+    def _confirmed(self, respondent: int, action: str, agree: bool, lang: str) -> Reply:
+        if not agree:
+            reply = self._reply(respondent, [Message(say("nothing_changed", lang))])
+            session = self.service.current(respondent)
+            return self._show(session, reply) if session and not self.can.buttons else reply
+        if action == "x":
+            self.service.delete(respondent)
+            return Reply([Message(say("deleted", lang))])
+        session = self.service.current(respondent)
+        if session is not None:
+            session = self.service.restart(session)
+        else:
+            session = self.service.start(respondent, channel=self.can.channel, language=lang)
+        return self._show(session, self._reply(respondent, [Message(say("restarted", lang))]))
+
+    def _support(self, respondent: int, assessment_id: int, lang: str) -> Reply:
+        recorded = self.service.request_support(respondent, assessment_id)
+        if recorded is None:
+            return self._reply(respondent, [Message(say("no_result", lang))] if not self.can.buttons else [],
+                               toast=say("stale", lang))
+        latest = dict(self.service.results(respondent))[assessment_id]
+        names = ", ".join(p.name(lang) for p in weakest(latest))
+        return self._reply(respondent, [Message(say("support_recorded" if recorded else "support_already", lang,
+                                                    pillars=names))])
+
+    def _result(self, respondent: int, lang: str) -> Reply:
+        """The latest result, and the change since the one before it when the owner retook it."""
+        latest = self.service.latest(respondent)
+        if latest is None:
+            return self._reply(respondent, [Message(say("no_result", lang))])
+        text = render.result_text(latest.result, lang, previous=latest.previous)
+        if self.can.buttons:
+            support = [[(say("support_button", lang), data.encode_support(latest.assessment_id))]]
+            message = Message(text, support)
+        else:
+            message = Message(f"{text}\n\n{say('support_hint', lang)}")
+        return self._reply(respondent, [message], chart=latest.result if self.can.photos else None, language=lang)

@@ -1,0 +1,225 @@
+"""The assessment service: every rule of an assessment that is not pure, for every channel.
+
+Channels (console, chat conversation, web pages) call this and nothing below it: who a person
+is (channel + outside id), consent per purpose, open-or-resume with one rule for questionnaire
+versions, cohorts and their questionnaires, answering through a Session, results and the change
+since last time, support requests, deletion and reminders. The same answers give the same
+stored result whichever channel they came through.
+"""
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sme_bot import loader
+from sme_bot.errors import QuestionnaireError
+from sme_bot.questionnaire import Questionnaire
+from sme_bot.scoring import Result
+from sme_bot.session import Session
+from sme_bot.storage import Assessment, Person, Store
+from sme_bot.storage.chats import ChatRows
+
+# Bumped whenever the consent text in messages.toml changes meaning; stored with each consent.
+CONSENT_VERSION = "2026-11"
+# What an owner is asked to agree to, each on its own: their own result is computed and kept
+# (needed to take part), and the answers are shared with the programme's staff.
+PURPOSES = ("result", "staff")
+# Cohort codes travel in links and chat messages: letters, digits, - and _ only.
+COHORT_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class Questionnaires:
+    """The questionnaires a deployment offers: the default one, and any a cohort names, loaded once."""
+
+    def __init__(self, default: Questionnaire, directory: Path | None = None):
+        self.default = default
+        self._directory = directory
+        self._loaded = {default.id: default}
+
+    def get(self, questionnaire_id: str) -> Questionnaire | None:
+        """The current file of a questionnaire id; None when it is gone or broken."""
+        if questionnaire_id not in self._loaded:
+            try:
+                self._loaded[questionnaire_id] = loader.load(questionnaire_id, self._directory)
+            except QuestionnaireError:
+                return None
+        return self._loaded[questionnaire_id]
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An assessment opened for a person, and what happened to the cohort code they brought."""
+
+    session: Session
+    resumed: bool
+    joined: str | None = None  # the cohort joined
+    unknown_code: str | None = None  # a code given that names no cohort
+
+
+@dataclass(frozen=True)
+class Latest:
+    """A person's latest result, with the one before it when they retook the assessment."""
+
+    assessment_id: int
+    result: Result
+    previous: Result | None
+
+
+class AssessmentService:
+    def __init__(self, store: Store, questionnaires: Questionnaires, *, reminder_after: timedelta = timedelta(hours=24),
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.store = store
+        self.questionnaires = questionnaires
+        self.reminder_after = reminder_after
+        self.now = now
+        self._rows = store.assessments
+
+    @property
+    def questionnaire(self) -> Questionnaire:
+        return self.questionnaires.default
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One commit for everything one input causes (see rule 1: committed before anything is sent)."""
+        with self.store.transaction():
+            yield
+
+    def chats(self, channel: str) -> ChatRows:
+        """A chat channel's own small state: the only storage a channel touches itself."""
+        return self.store.chats(channel)
+
+    # -- who, and what they agreed to ------------------------------------------------------------
+
+    def person(self, channel: str, external_id: str) -> Person | None:
+        return self._rows.person(channel, external_id, CONSENT_VERSION)
+
+    def agree(self, channel: str, external_id: str, *, language: str, name: str | None = None,
+              purposes: Mapping[str, bool] | None = None) -> int:
+        """Record a person and their consent (every purpose unless told otherwise); their id.
+
+        Nothing about a person is stored before this: declining is simply not calling it.
+        """
+        given = dict.fromkeys(PURPOSES, True) if purposes is None else dict(purposes)
+        if not given.get("result"):
+            raise ValueError("an assessment needs consent to compute the owner's result")
+        with self.transaction():
+            respondent = self._rows.add_respondent(channel, external_id, language=language, name=name)
+            self._rows.record_consent(respondent, CONSENT_VERSION, given)
+        return respondent
+
+    def consents(self, respondent_id: int) -> dict[str, bool]:
+        return self._rows.consents(respondent_id)
+
+    # -- opening, resuming, cohorts --------------------------------------------------------------
+
+    def current(self, respondent_id: int) -> Session | None:
+        """The person's assessment in progress, ready to go on; None if there is none it can resume."""
+        assessment = self._rows.in_progress(respondent_id)
+        return self._resume(assessment) if assessment else None
+
+    def latest_on(self, channel: str, questionnaire: Questionnaire) -> Session | None:
+        """The newest assessment of `questionnaire` left in progress on a shared terminal (the
+        console has no account: whoever sits at it may continue the last one)."""
+        assessment = self._rows.latest_in_progress(channel, questionnaire.id)
+        return self._resume(assessment) if assessment else None
+
+    def open(self, respondent_id: int, *, channel: str, language: str, code: str | None = None,
+             questionnaire: Questionnaire | None = None) -> Opened:
+        """Resume the person's assessment in progress or start one; a cohort code joins that cohort
+        and takes its questionnaire. One person has at most one assessment in progress."""
+        cohort = self.cohort(code) if code else None
+        wanted = self._questionnaire_of(cohort) if cohort else questionnaire
+        unknown = code if code and cohort is None else None
+        joined = cohort["code"] if cohort else None
+        session = self.current(respondent_id)
+        if session is not None and wanted is not None and session.questionnaire.id != wanted.id:
+            # Moving to another questionnaire (a cohort that runs the quick-check, say).
+            self._rows.close(session.assessment.id, "abandoned")
+            session = None
+        if session is not None:
+            if joined and session.assessment.cohort is None:
+                self._rows.join(session.assessment.id, joined)
+                session.assessment = self._rows.get(session.assessment.id) or session.assessment
+            return Opened(session, resumed=True, joined=joined, unknown_code=unknown)
+        session = self.start(respondent_id, channel=channel, language=language, cohort=joined,
+                             questionnaire=wanted)
+        return Opened(session, resumed=False, joined=joined, unknown_code=unknown)
+
+    def start(self, respondent_id: int, *, channel: str, language: str, cohort: str | None = None,
+              questionnaire: Questionnaire | None = None) -> Session:
+        q = questionnaire or self.questionnaire
+        assessment = self._rows.start(respondent_id, questionnaire_id=q.id, questionnaire_version=q.version,
+                                      channel=channel, language=language, cohort=cohort)
+        return Session.open(self._rows, q, assessment)
+
+    def restart(self, session: Session) -> Session:
+        """Close this assessment as abandoned (its answers stay in the history) and begin the same
+        questionnaire again, in the same cohort."""
+        old = session.assessment
+        with self.transaction():
+            self._rows.close(old.id, "abandoned")
+            return self.start(old.respondent_id, channel=old.channel, language=session.language, cohort=old.cohort,
+                              questionnaire=session.questionnaire)
+
+    def cancel(self, session: Session) -> None:
+        self._rows.close(session.assessment.id, "cancelled")
+
+    def cohort(self, code: str) -> dict | None:
+        """A cohort by its code as a person typed or a link carried it; None if there is none."""
+        return self._rows.cohort(code) if COHORT_CODE.match(code) else None
+
+    def _questionnaire_of(self, cohort: dict) -> Questionnaire:
+        named = cohort.get("questionnaire")
+        return (self.questionnaires.get(named) if named else None) or self.questionnaire
+
+    def _resume(self, assessment: Assessment) -> Session | None:
+        """The one rule for questionnaire versions: an assessment goes on only under the version it
+        was begun with. Begun under another (or a file since removed), it is closed, never mixed."""
+        q = self.questionnaires.get(assessment.questionnaire_id)
+        if q is None or q.version != assessment.questionnaire_version:
+            self._rows.close(assessment.id, "abandoned")
+            return None
+        return Session.open(self._rows, q, assessment)
+
+    # -- results and support ---------------------------------------------------------------------
+
+    def results(self, respondent_id: int, questionnaire_id: str | None = None) -> list[tuple[int, Result]]:
+        return self._rows.results(respondent_id, questionnaire_id)
+
+    def latest(self, respondent_id: int, questionnaire_id: str | None = None) -> Latest | None:
+        """The latest result (of one questionnaire, if given) and the change since the one before."""
+        results = self.results(respondent_id, questionnaire_id)
+        if not results:
+            return None
+        assessment_id, result = results[-1]
+        earlier = [r for _, r in results[:-1] if r.questionnaire == result.questionnaire]
+        return Latest(assessment_id, result, earlier[-1] if earlier else None)
+
+    def request_support(self, respondent_id: int, assessment_id: int, *, contact: str | None = None) -> bool | None:
+        """Ask the programme for help with a result, naming its two weakest pillars for staff.
+        True when recorded, False when already asked, None when the result is not this person's."""
+        result = dict(self.results(respondent_id)).get(assessment_id)
+        if result is None:
+            return None
+        return self._rows.request_support(assessment_id, respondent_id, [p.id for p in weakest(result)], contact)
+
+    # -- privacy and reminders ---------------------------------------------------------------------
+
+    def delete(self, respondent_id: int) -> int:
+        """Every row of this person, gone; the number of rows removed."""
+        return self.store.privacy.delete_respondent(respondent_id)
+
+    def reminders_due(self, channel: str) -> list[tuple[Assessment, dict]]:
+        """Assessments on a chat channel left for the reminder time, never reminded, each once."""
+        return self.store.chats(channel).idle(self.now() - self.reminder_after)
+
+    def mark_reminded(self, assessment_id: int) -> None:
+        self._rows.mark_reminded(assessment_id)
+
+
+def weakest(result: Result, count: int = 2) -> list:
+    """The pillars furthest behind, which a support request names."""
+    return sorted(result.pillars, key=lambda p: p.percent)[:count]

@@ -1,0 +1,49 @@
+"""Deleting a person, driven by the schema: every table that holds rows of a respondent or of
+their assessments is found by its columns, so a new table with personal data cannot be missed."""
+
+from sme_bot.storage.database import Database
+
+# Columns that tie a row to a person, directly or through one of their assessments.
+_PERSON = "respondent_id"
+_ASSESSMENT = "assessment_id"
+
+
+def personal_tables(db: Database) -> dict[str, str]:
+    """Each table holding a person's rows, with the column that ties them to the person (beside
+    respondents and assessments themselves, which go last)."""
+    tables = [row[0] for row in db.conn.execute("select name from sqlite_master where type = 'table' and name "
+                                                 "not like 'sqlite_%' and name not in ('respondents', 'assessments')")]
+    found = {}
+    for table in tables:
+        columns = {row[1] for row in db.conn.execute(f"pragma table_info('{table}')")}
+        # A row tied to both (a support request) goes with the person.
+        if _PERSON in columns:
+            found[table] = _PERSON
+        elif _ASSESSMENT in columns:
+            found[table] = _ASSESSMENT
+    return found
+
+
+class Privacy:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def delete_respondent(self, respondent_id: int) -> int:
+        """Remove every row of one person; record that a deletion happened (not whose)."""
+        owned = "(select id from assessments where respondent_id = ?)"
+        with self.db.errors(), self.db.transaction():
+            channel = self.db.one("select channel from respondents where id = ?", [respondent_id])
+            removed = 0
+            # Rows hanging off assessments first, then the person's own, then the person.
+            for table, column in sorted(personal_tables(self.db).items(), key=lambda item: item[1]):
+                where = f"{column} in {owned}" if column == _ASSESSMENT else f"{column} = ?"
+                removed += self.db.conn.execute(f"delete from {table} where {where}", [respondent_id]).rowcount
+            removed += self.db.conn.execute("delete from assessments where respondent_id = ?",
+                                            [respondent_id]).rowcount
+            removed += self.db.conn.execute("delete from respondents where id = ?", [respondent_id]).rowcount
+            self.db.conn.execute("insert into deletions (channel, rows, at) values (?, ?, ?)",
+                                 [channel["channel"] if channel else None, removed, self.db.stamp()])
+        # The write-ahead log still holds the deleted rows until it is copied back and emptied.
+        if self.db.path != ":memory:":
+            self.db.after_commit(lambda: self.db.conn.execute("pragma wal_checkpoint(truncate)").fetchall())
+        return removed

@@ -1,0 +1,182 @@
+"""What programme staff read: summaries, exports, cohorts and support requests, over all rows.
+
+Everything here is linear in the rows and streams where rows go out one by one.
+"""
+
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sme_bot.flows.answers import Value
+from sme_bot.storage.database import BUSY_TIMEOUT, Database
+from sme_bot.storage.results import decode
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """How a summary splits assessments: by cohort, by the answer to a profile question, or by
+    bands of a number answer ((at most, name) in rising order; beyond the last, `rest`)."""
+
+    cohort: bool = False
+    question: str | None = None
+    bands: tuple[tuple[float, str], ...] = ()
+    rest: str = ""
+
+
+class StaffReads:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def aggregates(self, *, cohort: str | None, by: Grouping | None) -> dict[str, list[tuple]]:
+        """Raw counts and sums for a summary, per group (None: one group); linear in the rows."""
+        group = _group_sql(by)
+        where = "a.status in ('in_progress', 'completed', 'cancelled')" + (" and a.cohort = ?" if cohort else "")
+        params = [cohort] if cohort else []
+        # The assessments in scope, with their group, worked out once: every query below reads them.
+        base = f"create temp table base as select a.id, a.status, a.started_at, a.completed_at, a.respondent_id, " \
+               f"a.questionnaire_id, {group} as grp from assessments a where {where}"
+        # Businesses that completed the same questionnaire more than once: their first and latest.
+        retaken = ("(select respondent_id, questionnaire_id, min(id) first, max(id) last from base "
+                   "where status = 'completed' group by respondent_id, questionnaire_id having count(*) > 1) t")
+        queries = {
+            "counts": "select grp, count(*), sum(status = 'completed') from base group by grp",
+            "durations": "select grp, (julianday(completed_at) - julianday(started_at)) * 1440 from base "
+                         "where status = 'completed' order by grp",
+            "levels": "select grp, r.level, count(*) from base join results r on r.assessment_id = base.id "
+                      "group by grp, r.level",
+            "pillars": "select grp, p.pillar, sum(p.percent), count(*) from base "
+                       "join result_pillars p on p.assessment_id = base.id group by grp, p.pillar",
+            "steps": "select s.pillar, s.level, s.step, count(*) from base join result_steps s "
+                     "on s.assessment_id = base.id group by 1, 2, 3 order by 4 desc, 1, 2, 3 limit 10",
+            "support": "select j.value, count(*) from base join support_requests sr on sr.assessment_id = base.id, "
+                       "json_each(sr.pillars) j group by j.value order by 2 desc",
+            "retakes": f"select p2.pillar, avg(p2.percent - p1.percent), count(*) from {retaken} "
+                       "join result_pillars p1 on p1.assessment_id = t.first "
+                       "join result_pillars p2 on p2.assessment_id = t.last and p2.pillar = p1.pillar "
+                       "group by p2.pillar",
+            "retake_levels": f"select r2.level - r1.level, count(*) from {retaken} "
+                             "join results r1 on r1.assessment_id = t.first "
+                             "join results r2 on r2.assessment_id = t.last group by 1 order by 1",
+        }
+        with self.db.errors():
+            if self.db.path == ":memory:":
+                return _run_on(self.db.conn, base, params, queries)
+            # SQLite releases the GIL while it works: the heavy scans run side by side, each
+            # thread on a connection of its own (a temp table belongs to one connection).
+            halves = [dict(list(queries.items())[i::2]) for i in range(2)]
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                done = pool.map(lambda part: _run_on(sqlite3.connect(self.db.path, timeout=BUSY_TIMEOUT), base,
+                                                     params, part, close=True), halves)
+                return {name: rows for part in done for name, rows in part.items()}
+
+    def count_completed(self, questionnaire_id: str, cohort: str | None) -> int:
+        sql, params = _completed_filter(questionnaire_id, cohort)
+        with self.db.errors():
+            return int(self.db.execute(f"select count(*) from assessments a where {sql}", params).fetchone()[0])
+
+    def iter_completed(self, questionnaire_id: str, cohort: str | None) -> Iterator[tuple[dict[str, Any], dict[str, Value]]]:
+        """Completed assessments with their respondent, result and current answers, streamed in
+        id order: cursors walked side by side, so memory does not grow with the rows."""
+        sql, params = _completed_filter(questionnaire_id, cohort)
+        rows = self.db.conn.execute(
+            "select a.id, a.cohort, a.started_at, a.completed_at, a.questionnaire_id, a.questionnaire_version, "
+            "a.channel, a.language, r.external_id, r.name, res.level, res.points, res.max_points, res.percent "
+            f"from assessments a join respondents r on r.id = a.respondent_id "
+            f"join results res on res.assessment_id = a.id where {sql} order by a.id", params)
+        columns = [c[0] for c in rows.description]
+        owned = f"(select a.id from assessments a where {sql})"
+        # Cursors of one connection each step through their own statement: three streams at once.
+        answers = iter(self.db.conn.execute("select assessment_id, question_id, value, withdrawn from answers "
+                                            f"where assessment_id in {owned} order by assessment_id, id", params))
+        pillars = iter(self.db.conn.execute("select assessment_id, pillar, points, percent, level from "
+                                            f"result_pillars where assessment_id in {owned} order by assessment_id",
+                                            params))
+        pending_answer = next(answers, None)
+        pending_pillar = next(pillars, None)
+        with self.db.errors():
+            for values in rows:
+                row = dict(zip(columns, values, strict=True))
+                current: dict[str, Value] = {}
+                while pending_answer is not None and pending_answer[0] == row["id"]:
+                    _, qid, value, withdrawn = pending_answer
+                    if withdrawn:
+                        current.pop(qid, None)
+                    else:
+                        current[qid] = decode(value)
+                    pending_answer = next(answers, None)
+                row["pillars"] = {}
+                while pending_pillar is not None and pending_pillar[0] == row["id"]:
+                    row["pillars"][pending_pillar[1]] = pending_pillar[2:]
+                    pending_pillar = next(pillars, None)
+                yield row, current
+
+    def salt(self) -> str:
+        """The secret mixed into pseudonymous ids; made once per database, never exported."""
+        with self.db.errors():
+            row = self.db.one("select value from meta where key = 'pseudonym_salt'", [])
+            if row:
+                return str(row["value"])
+            value = secrets.token_hex(16)
+            self.db.execute("insert into meta (key, value) values ('pseudonym_salt', ?)", [value])
+            return value
+
+    def audit(self, action: str, detail: str) -> None:
+        with self.db.errors():
+            self.db.execute("insert into meta (key, value) values (?, ?)",
+                            [f"audit:{self.db.stamp()}:{secrets.token_hex(4)}", f"{action}: {detail}"])
+
+    def cohorts(self) -> list[dict[str, Any]]:
+        sql = ("select c.code, c.name, c.starts, c.ends, c.questionnaire, "
+               "sum(a.status in ('in_progress', 'completed', 'cancelled')) as started, "
+               "sum(a.status = 'completed') as completed "
+               "from cohorts c left join assessments a on a.cohort = c.code group by c.code order by c.created_at")
+        with self.db.errors():
+            return self.db.all(sql)
+
+    def support_requests(self, *, status: str = "open") -> list[dict[str, Any]]:
+        sql = ("select s.id, s.created_at, s.pillars, a.cohort, a.id as assessment_id, r.channel, r.external_id, "
+               "r.name, s.contact, res.level from support_requests s join assessments a on a.id = s.assessment_id "
+               "join respondents r on r.id = s.respondent_id left join results res on res.assessment_id = a.id "
+               "where s.status = ? order by s.id")
+        with self.db.errors():
+            return self.db.all(sql, [status])
+
+
+def _run_on(conn: sqlite3.Connection, base: str, params: list[Any], queries: dict[str, str], *,
+            close: bool = False) -> dict[str, list[tuple[Any, ...]]]:
+    try:
+        conn.execute("drop table if exists temp.base")
+        conn.execute(base, params)
+        results = {name: conn.execute(sql).fetchall() for name, sql in queries.items()}
+        conn.execute("drop table temp.base")
+        return results
+    finally:
+        if close:
+            conn.close()
+
+
+def _completed_filter(questionnaire_id: str, cohort: str | None) -> tuple[str, list[Any]]:
+    sql = "a.status = 'completed' and a.questionnaire_id = ?"
+    return (sql + " and a.cohort = ?", [questionnaire_id, cohort]) if cohort else (sql, [questionnaire_id])
+
+
+def _profile_sql(question_id: str) -> str:
+    """The current answer to a profile question, straight from the answers table."""
+    return (f"(select json_extract(value, '$') from answers where assessment_id = a.id and question_id = "
+            f"'{question_id}' order by id desc limit 1)")
+
+
+def _group_sql(by: Grouping | None) -> str:
+    if by is None:
+        return "'all'"
+    if by.cohort:
+        return "coalesce(a.cohort, '-')"
+    assert by.question is not None
+    answer = _profile_sql(by.question)
+    if not by.bands:
+        return f"coalesce({answer}, '-')"
+    cases = " ".join(f"when {answer} <= {float(limit)} then '{name}'" for limit, name in by.bands)
+    return f"case when {answer} is null then '-' {cases} else '{by.rest}' end"
