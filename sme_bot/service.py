@@ -87,6 +87,15 @@ class AssessmentService:
         with self.store.transaction():
             yield
 
+    @contextmanager
+    def own_connection(self) -> Iterator[Store]:
+        """The same database on a connection of its own, for staff reports run in a worker thread."""
+        store = Store(self.store.path)
+        try:
+            yield store
+        finally:
+            store.close()
+
     def chats(self, channel: str) -> ChatRows:
         """A chat channel's own small state: the only storage a channel touches itself."""
         return self.store.chats(channel)

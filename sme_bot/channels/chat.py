@@ -30,7 +30,8 @@ COMMAND_WORDS = {
     "tro giup": "help", "help": "help", "xoa du lieu": "delete", "ket qua": "result", "result": "result",
     "ho tro": "support", "support": "support", "tiep tuc": "continue", "continue": "continue",
 }
-COMMANDS = ("back", "skip", "restart", "lang", "help", "privacy", "result", "support", "delete", "cancel", "continue")
+COMMANDS = ("start", "back", "skip", "restart", "lang", "help", "privacy", "result", "support", "delete", "cancel",
+            "continue")
 # Typed replies to a consent request or a yes/no confirmation, folded.
 _AGREE = {"1", "dong y", "toi dong y", "co", "yes", "agree", "i agree"}
 _DECLINE = {"2", "khong", "khong dong y", "toi khong dong y", "no", "decline", "i do not agree"}
@@ -127,14 +128,18 @@ class Conversation:
         if self._chat_row().get("pending"):
             return self._typed_confirmation(respondent, text, lang)
         session = self.service.current(respondent)
-        if session is None:
+        if session is None and self.service.results(respondent):
             return self._reply(respondent, [Message(say("finished_hint", lang))])
+        if session is None:
+            return self._begin_anew(respondent, lang)
         if self._unseen(session):
             # Text typed now was meant for something else.
             return self._show(session, self._reply(respondent))
         return self._after(session, session.answer(text))
 
     def command(self, user: User, name: str) -> Reply:
+        if name == "start":
+            return self.start(user, None)
         person = self._person(user)
         lang = self.language() if person else self._pending_language(user)
         if name == "help":
@@ -159,6 +164,8 @@ class Conversation:
             latest = self.service.latest(respondent)
             return self._support(respondent, latest.assessment_id if latest else 0, lang)
         session = self.service.current(respondent)
+        if session is None and name == "continue" and not self.service.results(respondent):
+            return self._begin_anew(respondent, lang)
         if session is None:
             key = "finished_hint" if self.service.results(respondent) else "no_result"
             return self._reply(respondent, [Message(say(key, lang))])
@@ -294,6 +301,11 @@ class Conversation:
     def _greeting(self, lang: str) -> str:
         return say("greeting", lang, programme=self.programme.name, questions=len(self.q.all_questions),
                    minutes=self.q.minutes, contact=self.programme.contact)
+
+    def _begin_anew(self, respondent: int, lang: str) -> Reply:
+        """Nothing open (cancelled, or closed because the questionnaire changed): a new assessment."""
+        notes: list[Message] = []
+        return self._show(self._open(respondent, lang, None, notes), self._reply(respondent, notes))
 
     # -- chat state -------------------------------------------------------------------------
 

@@ -228,27 +228,17 @@ class TelegramBot:
         except SmeBotError as error:
             await update.message.reply_text(str(error))
 
-    def _staff_store(self) -> Store:
-        # Reports run in a worker thread, on a connection of their own.
-        return Store(self.service.store.path)
-
     def _stats(self, cohort: str | None, lang: str) -> str:
-        store = self._staff_store()
-        try:
+        with self.service.own_connection() as store:
             result = staff.summary(store, self.service.questionnaire, self.config, cohort=cohort, by=None)
-        finally:
-            store.close()
         return summary_text(result, self.service.questionnaire, lang)
 
     def _export(self, cohort: str | None) -> Path:
-        store = self._staff_store()
         folder = Path(tempfile.mkdtemp(prefix="sme-bot-export-"))
         target = folder / f"sme-bot-{cohort or 'all'}.xlsx"
-        try:
+        with self.service.own_connection() as store:
             staff.export(store, self.service.questionnaire, self.config, cohort=cohort, fmt="xlsx", labels="vi",
                          output=target, with_identities=False, start=lambda total: lambda: None)
-        finally:
-            store.close()
         return target
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,0 +1,281 @@
+"""The same behaviours on every channel: the console, Telegram and a test-only text channel.
+
+Each channel is driven as its users drive it (typed lines; the real PTB Application with a fake
+Bot API; plain texts), over the same small questionnaire and a real SQLite file. A new channel
+gets these tests by adding a driver here.
+"""
+
+import io
+import sqlite3
+
+import pytest
+from chat_channel import TestChat
+from conftest import TINY, write_tiny
+from fake_bot_api import TOKEN, FakeBotAPI, Harness, Owner, buttons, texts
+from rich.console import Console
+
+from sme_bot import loader
+from sme_bot.channels import console
+from sme_bot.channels.telegram.app import build_application
+from sme_bot.config import Config
+from sme_bot.flows.answers import Reason, parse
+from sme_bot.scoring import score
+from sme_bot.service import AssessmentService, Questionnaires
+from sme_bot.storage import Store
+
+COHORT = "DX2026"
+
+
+class ConsoleDriver:
+    """A trainer's terminal: every call is a new `sme-bot console` run that resumes the last one."""
+
+    name = "console"
+
+    def __init__(self, db, questionnaire):
+        self.db, self.q = db, questionnaire
+
+    def run(self, lines, *, cohort=None):
+        out = io.StringIO()
+        store = Store(self.db)
+        script = io.StringIO("".join(f"{line}\n" for line in lines))
+        terminal = console.Terminal(Console(file=out, width=100, no_color=True), script, interactive=False)
+        try:
+            console.run(AssessmentService(store, Questionnaires(self.q)), terminal, lang="vi", resume=True,
+                        cohort=cohort)
+        finally:
+            store.close()
+        return out.getvalue()
+
+    def begin(self, *, agree=True, code=None):
+        return self.run(["1" if agree else "2"], cohort=code)
+
+    def type(self, text):
+        return self.run([text])
+
+    def back(self):
+        return self.run(["/back"])
+
+    def restart(self):
+        return self.run(["/restart", "1"])
+
+    def reopen(self, questionnaire=None):
+        self.q = questionnaire or self.q
+
+    def come_back(self):
+        return self.run(["1"])
+
+
+class TelegramDriver:
+    """An owner's Telegram chat: typed text and taps through the real Application."""
+
+    name = "telegram"
+
+    def __init__(self, db, questionnaire):
+        self.db, self.q = db, questionnaire
+        self.owner = Owner(7)
+        self._open()
+
+    def _open(self):
+        self.store = Store(self.db)
+        api = FakeBotAPI()
+        app = build_application(Config(), self.q, self.store, token=TOKEN, request=api, reminders=False,
+                                rate_limit=False)
+        self.harness = Harness(app, api)
+
+    def close(self):
+        self.harness.close()
+        self.store.close()
+
+    def begin(self, *, agree=True, code=None):
+        start = self.harness.say(self.owner, "/start" + (f" {code}" if code else ""))
+        choice = buttons(start[-1])[0 if agree else 1][1]
+        return "\n".join(texts(start) + texts(self.harness.tap(self.owner, choice)))
+
+    def type(self, text):
+        return "\n".join(texts(self.harness.say(self.owner, text)))
+
+    def back(self):
+        return self.type("/back")
+
+    def restart(self):
+        asked = self.harness.say(self.owner, "/restart")
+        yes = buttons(asked[-1])[0][1]
+        return "\n".join(texts(self.harness.tap(self.owner, yes)))
+
+    def delete(self):
+        asked = self.harness.say(self.owner, "/delete")
+        return "\n".join(texts(self.harness.tap(self.owner, buttons(asked[-1])[0][1])))
+
+    def reopen(self, questionnaire=None):
+        self.close()
+        self.q = questionnaire or self.q
+        self._open()
+
+    def come_back(self):
+        return self.type("/start")
+
+
+class TextChatDriver:
+    """An owner on a text-only chat channel (as on Zalo): numbers and words typed back."""
+
+    name = "testchat"
+
+    def __init__(self, db, questionnaire):
+        self.db, self.q = db, questionnaire
+        self._open()
+
+    def _open(self):
+        self.store = Store(self.db)
+        self.chat = TestChat(self.store, self.q)
+
+    def close(self):
+        self.store.close()
+
+    def begin(self, *, agree=True, code=None):
+        replies = self.chat.send("u1", "Xin chào")
+        if code:
+            replies += self.chat.send("u1", code)
+        return "\n".join(replies + self.chat.send("u1", "đồng ý" if agree else "không đồng ý"))
+
+    def type(self, text):
+        return "\n".join(self.chat.send("u1", text))
+
+    def back(self):
+        return self.type("quay lại")
+
+    def restart(self):
+        return self.type("làm lại") + "\n" + self.type("có")
+
+    def delete(self):
+        return self.type("xóa dữ liệu") + "\n" + self.type("1")
+
+    def reopen(self, questionnaire=None):
+        self.close()
+        self.q = questionnaire or self.q
+        self._open()
+
+    def come_back(self):
+        return self.type("tiếp tục")
+
+
+DRIVERS = [ConsoleDriver, TelegramDriver, TextChatDriver]
+CHATS = [TelegramDriver, TextChatDriver]
+
+
+@pytest.fixture
+def make(tmp_path):
+    made = []
+
+    def make(driver_class, questionnaire=None):
+        driver = driver_class(tmp_path / "channels.db", questionnaire or loader.load(write_tiny(tmp_path)))
+        made.append(driver)
+        return driver
+
+    yield make
+    for driver in made:
+        if hasattr(driver, "close"):
+            driver.close()
+
+
+def rows(tmp_path, sql, params=()):
+    with sqlite3.connect(tmp_path / "channels.db") as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def answers(tmp_path):
+    return dict(rows(tmp_path, "select question_id, value from answers where id in (select max(id) from answers "
+                               "group by assessment_id, question_id) and withdrawn = 0"))
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+def test_consent_comes_first_and_declining_stores_nothing(make, tmp_path, driver_class):
+    driver = make(driver_class)
+    shown = driver.begin(agree=False)
+    assert "Không có gì được lưu" in shown and "Số người?" not in shown
+    assert rows(tmp_path, "select count(*) from respondents") == [(0,)]
+    driver = make(driver_class)
+    assert "Số người?" in driver.begin()
+    assert rows(tmp_path, "select purpose, agreed from consents order by purpose") == [("result", 1), ("staff", 1)]
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+def test_a_restart_of_the_program_resumes_at_the_same_question(make, tmp_path, driver_class):
+    driver = make(driver_class)
+    driver.begin()
+    driver.type("3")
+    assert "Bán ở đâu?" in driver.type("Ba")
+    driver.reopen()
+    driver.type("1")
+    assert answers(tmp_path) == {"staff": "3.0", "nickname": '"Ba"', "channels": '["zalo"]'}
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+def test_back_withdraws_the_last_answer_and_asks_it_again(make, tmp_path, driver_class):
+    driver = make(driver_class)
+    driver.begin()
+    driver.type("3")
+    assert "Bán ở đâu?" in driver.type("/skip")
+    shown = driver.back()
+    assert "Tên gọi?" in shown
+    assert answers(tmp_path) == {"staff": "3.0"}
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+def test_restart_begins_again_in_the_same_cohort(make, tmp_path, driver_class):
+    driver = make(driver_class)
+    store = Store(tmp_path / "channels.db")
+    store.assessments.create_cohort(COHORT, "Hội nghị thử")
+    store.close()
+    driver.begin(code=COHORT)
+    driver.type("3")
+    assert "Câu 1/" in driver.restart()
+    assert rows(tmp_path, "select status, cohort from assessments order by id") == [
+        ("abandoned", COHORT), ("in_progress", COHORT)]
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+def test_a_new_questionnaire_version_leaves_one_assessment_in_progress(make, tmp_path, driver_class):
+    driver = make(driver_class)
+    driver.begin()
+    driver.type("3")
+    newer = loader.load(write_tiny(tmp_path, TINY.replace('version = "1"', 'version = "2"')))
+    driver.reopen(newer)
+    assert "Số người?" in driver.come_back()
+    assert rows(tmp_path, "select questionnaire_version, status from assessments order by id") == [
+        ("1", "abandoned"), ("2", "in_progress")]
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+@pytest.mark.parametrize("bad", ["99", "không biết", "²", "[/red]"])
+def test_input_that_answers_nothing_is_explained_and_stores_nothing(make, tmp_path, driver_class, bad):
+    driver = make(driver_class)
+    driver.begin()
+    driver.type("3")
+    driver.type("/skip")
+    shown = driver.type(bad)
+    reason = parse(driver.q.question_by_id["channels"], bad)
+    assert isinstance(reason, Reason) and reason.render("vi") in shown
+    assert answers(tmp_path) == {"staff": "3.0", "nickname": "null"}
+
+
+@pytest.mark.parametrize("driver_class", CHATS)
+def test_delete_removes_the_person_and_every_answer(make, tmp_path, driver_class):
+    driver = make(driver_class)
+    driver.begin()
+    driver.type("3")
+    assert "Đã xoá toàn bộ dữ liệu" in driver.delete()
+    for table in ("respondents", "consents", "assessments", "answers", "chats"):
+        assert rows(tmp_path, f"select count(*) from {table}") == [(0,)], table
+    assert rows(tmp_path, "select count(*) from deletions") == [(1,)]
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+def test_the_same_answers_give_the_same_stored_result_on_every_channel(make, tmp_path, driver_class):
+    driver = make(driver_class)
+    driver.begin()
+    for text in ("12", "/skip", "1,2", "2", "1", "2"):
+        driver.type(text)
+    (level, points), = rows(tmp_path, "select level, points from results")
+    expected = score(driver.q, {"staff": 12, "nickname": None, "channels": ("zalo", "shop"), "updates": "weekly",
+                                "books": "yes", "payroll": "app"})
+    assert (level, points) == (expected.level, expected.points)
