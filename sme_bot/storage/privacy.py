@@ -45,5 +45,8 @@ class Privacy:
                                  [channel["channel"] if channel else None, removed, self.db.stamp()])
         # The write-ahead log still holds the deleted rows until it is copied back and emptied.
         if self.db.path != ":memory:":
-            self.db.after_commit(lambda: self.db.conn.execute("pragma wal_checkpoint(truncate)").fetchall())
+            self.db.after_commit(self._checkpoint)
         return removed
+
+    def _checkpoint(self) -> None:
+        self.db.conn.execute("pragma wal_checkpoint(truncate)").fetchall()
