@@ -130,8 +130,11 @@ class Question(Model):
             raise ValueError("a breakdown needs a single-choice or number question")
         if self.breakdown and (self.type == "number") != bool(self.groups):
             raise ValueError("a number question used as a breakdown needs groups (and only it has them)")
-        if self.groups and any(g.at_most is None for g in self.groups[:-1]):
+        limits = [g.at_most for g in self.groups[:-1]]
+        if any(limit is None for limit in limits):
             raise ValueError("every group but the last needs at_most; the last takes the rest")
+        if limits != sorted(set(limits)):  # type: ignore[type-var]
+            raise ValueError("groups' at_most must rise from one group to the next")
         return self
 
     @property
