@@ -19,6 +19,8 @@ from sme_bot.errors import QuestionnaireError, SmeBotError
 LANG = click.Choice(["vi", "en"])
 # What BotFather hands out: the bot's numeric id, a colon, then a secret of letters and digits.
 TOKEN_SHAPE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+# Zalo does not document its tokens' shape: only what cannot be part of a URL path is refused.
+ZALO_TOKEN_SHAPE = re.compile(r"^[^\s/?#]{10,}$")
 
 
 class Commands(click.Group):
@@ -132,6 +134,114 @@ def run(db_path: Path | None, config_path: Path | None) -> None:
         raise click.ClickException(f"cannot reach the Bot API at {telegram.base_url}: {error.message}") from None
     finally:
         store.close()
+
+
+@main.group()
+def zalo() -> None:
+    """The Zalo bot: polling here, or a webhook through `sme-bot serve`.
+
+    The token comes from SME_BOT_ZALO_TOKEN (Zalo Bot Manager sends it when the bot is made);
+    bot.toml's [zalo] base_url can point at another server. Staff are listed in [staff] zalo.
+    """
+
+
+def _zalo_client(config_path: Path | None):  # type: ignore[no-untyped-def]
+    from sme_bot.channels.zalo.client import ZaloClient
+    from sme_bot.config import load_config
+
+    token = os.environ.get("SME_BOT_ZALO_TOKEN", "").strip()
+    if not token:
+        raise click.ClickException("SME_BOT_ZALO_TOKEN is not set; export the token Zalo Bot Manager sent")
+    if not ZALO_TOKEN_SHAPE.match(token):
+        raise click.ClickException("SME_BOT_ZALO_TOKEN does not look like a Zalo bot token (no spaces or slashes)")
+    config = load_config(config_path)
+    return config, ZaloClient(token, base_url=config.zalo.base_url)
+
+
+@zalo.command("run")
+@_config_options
+def zalo_run(db_path: Path | None, config_path: Path | None) -> None:
+    """Run the Zalo bot by polling Zalo for messages; stops cleanly on Ctrl-C or SIGTERM.
+
+    Polling and a webhook exclude each other: `sme-bot zalo webhook delete` first if one is set.
+
+        SME_BOT_ZALO_TOKEN=… sme-bot zalo run --config bot.toml
+    """
+    import asyncio
+    import logging
+    import signal
+
+    from sme_bot.channels.zalo.bot import build_bot
+    from sme_bot.channels.zalo.client import ZaloError, ZaloUnauthorized
+
+    config, client = _zalo_client(config_path)
+    _, store, q = _open(config_path, db_path, None)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    async def main() -> None:
+        bot = build_bot(config, q, store, client)
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, task.cancel)
+        try:
+            me = await client.get_me()
+            click.echo(f"sme-bot: Zalo bot {me.account_name} polling; questionnaire {q.id} {q.version}; "
+                       f"database {store.path}", err=True)
+            await bot.poll(bot_id=me.id)
+        except asyncio.CancelledError:
+            pass  # Ctrl-C or SIGTERM: every answer is committed as it comes
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(main())
+    except ZaloUnauthorized:
+        raise click.ClickException("Zalo refused SME_BOT_ZALO_TOKEN; check it in Zalo Bot Manager") from None
+    except ZaloError as error:
+        raise click.ClickException(f"cannot reach the Zalo Bot API at {config.zalo.base_url}: {error}") from None
+    finally:
+        store.close()
+    click.echo("sme-bot: Zalo bot stopped", err=True)
+
+
+@zalo.command("webhook")
+@click.argument("action", type=click.Choice(["set", "delete", "info"]))
+@click.argument("url", required=False)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Settings file [default: ./bot.toml if present].")
+def zalo_webhook(action: str, url: str | None, config_path: Path | None) -> None:
+    """Set, delete or show the Zalo webhook; never changed by anything else.
+
+    `set` needs the https URL of `sme-bot serve`'s Zalo route and SME_BOT_ZALO_WEBHOOK_SECRET
+    (8 to 256 characters), which Zalo sends back in every request.
+
+        sme-bot zalo webhook set https://dx.example.vn/zalo/webhook
+    """
+    import asyncio
+
+    from sme_bot.channels.zalo.client import ZaloError
+
+    _, client = _zalo_client(config_path)
+    secret = os.environ.get("SME_BOT_ZALO_WEBHOOK_SECRET", "")
+
+    async def call():  # type: ignore[no-untyped-def]
+        async with client:
+            if action == "set":
+                if not url:
+                    raise click.UsageError("give the webhook's https URL")
+                return await client.set_webhook(url, secret)
+            return await (client.delete_webhook() if action == "delete" else client.get_webhook_info())
+
+    try:
+        info = asyncio.run(call())
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    except ZaloError as error:
+        raise click.ClickException(f"Zalo: {error}") from None
+    click.echo(info.url or "(no webhook set)")
 
 
 @main.command()

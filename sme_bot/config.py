@@ -53,6 +53,11 @@ class Telegram(Section):
     username: str = "sme_bot"  # the bot's @username, for join links
 
 
+class Zalo(Section):
+    # Zalo's Bot API by default (the token is appended, as on Telegram); a local test server otherwise.
+    base_url: str = "https://bot-api.zaloplatforms.com/bot"
+
+
 class Reports(Section):
     # Breakdown groups with fewer completed assessments are merged into "other".
     min_group: int = Field(default=5, ge=1)
@@ -64,6 +69,7 @@ class Config(Section):
     storage: Storage = Storage()
     staff: Staff = Staff()
     telegram: Telegram = Telegram()
+    zalo: Zalo = Zalo()
     reports: Reports = Reports()
 
 

@@ -1,10 +1,11 @@
-"""The same behaviours on every channel: the console, Telegram and a test-only text channel.
+"""The same behaviours on every channel: the console, Telegram, Zalo and a test-only text channel.
 
 Each channel is driven as its users drive it (typed lines; the real PTB Application with a fake
 Bot API; plain texts), over the same small questionnaire and a real SQLite file. A new channel
 gets these tests by adding a driver here.
 """
 
+import asyncio
 import io
 import sqlite3
 
@@ -13,10 +14,13 @@ from chat_channel import TestChat
 from conftest import TINY, write_tiny
 from fake_bot_api import TOKEN, FakeBotAPI, Harness, Owner, buttons, texts
 from rich.console import Console
+from zalo_api_server import FakeZaloAPI
 
 from sme_bot import loader
 from sme_bot.channels import console
 from sme_bot.channels.telegram.app import build_application
+from sme_bot.channels.zalo.bot import build_bot
+from sme_bot.channels.zalo.client import ZaloClient
 from sme_bot.config import Config
 from sme_bot.flows.answers import Reason, parse
 from sme_bot.scoring import score
@@ -158,8 +162,48 @@ class TextChatDriver:
         return self.type("tiếp tục")
 
 
-DRIVERS = [ConsoleDriver, TelegramDriver, TextChatDriver]
-CHATS = [TelegramDriver, TextChatDriver]
+class ZaloDriver(TextChatDriver):
+    """An owner on Zalo: events through the real Zalo client and a loopback fake Zalo Bot API."""
+
+    name = "zalo"
+
+    def __init__(self, db, questionnaire):
+        self.api = FakeZaloAPI()  # Zalo itself: it does not restart when the bot does
+        self.api.start()
+        super().__init__(db, questionnaire)
+
+    def _open(self):
+        self.loop = asyncio.new_event_loop()
+        self.store = Store(self.db)
+        self.client = ZaloClient(self.api.token, base_url=self.api.base_url, retry_pauses=())
+        self.bot = build_bot(Config(), self.q, self.store, self.client)
+
+    def close(self):
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.close()
+        self.store.close()
+
+    def reopen(self, questionnaire=None):
+        super().reopen(questionnaire)
+
+    def finish(self):
+        self.close()
+        self.api.stop()
+
+    def type(self, text):
+        self.api.push_text("chat-1", text, user_id="zalo-user-1")
+        event = self.loop.run_until_complete(self.client.get_updates(1))
+        before = len(self.api.delivered)
+        self.loop.run_until_complete(self.bot.handle(event))
+        return "\n".join(call.body["text"] for call in self.api.delivered[before:])
+
+    def begin(self, *, agree=True, code=None):
+        replies = [self.type("Xin chào")] + ([self.type(code)] if code else [])
+        return "\n".join(replies + [self.type("đồng ý" if agree else "không đồng ý")])
+
+
+DRIVERS = [ConsoleDriver, TelegramDriver, TextChatDriver, ZaloDriver]
+CHATS = [TelegramDriver, TextChatDriver, ZaloDriver]
 
 
 @pytest.fixture
@@ -173,8 +217,7 @@ def make(tmp_path):
 
     yield make
     for driver in made:
-        if hasattr(driver, "close"):
-            driver.close()
+        getattr(driver, "finish", getattr(driver, "close", lambda: None))()
 
 
 def rows(tmp_path, sql, params=()):

@@ -267,6 +267,9 @@ class Conversation:
             return Reply([Message(say("consent_declined", lang))])
         if self.service.cohort(clean(text)):
             return self._consent_request(user, lang, clean(text))
+        if user.id not in self._pending:
+            # A first message ("Xin chào"): who we are and what we ask, before anything else.
+            return self._consent_request(user, lang, code)
         return Reply([Message(say("consent_first_text", lang))])
 
     def _agreed(self, user: User, lang: str, code: str | None, toast: str | None = None) -> Reply:

@@ -37,6 +37,13 @@ def summary(store: Store, q: Questionnaire, config: Config, *, cohort: str | Non
     return summarise(aggregates, q, cohort=cohort, by=by, min_group=config.reports.min_group)
 
 
+def stats_text(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, lang: str) -> str:
+    """A summary as a chat message, for staff commands in chats."""
+    from sme_bot.reports.tables import summary_text
+
+    return summary_text(summary(store, q, config, cohort=cohort, by=None), q, lang)
+
+
 def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, fmt: str, labels: str,
            output: Path, with_identities: bool, start: Callable[[int], Callable[[], None]]) -> int:
     """Write the export; `start(total)` returns the function called once per row written."""

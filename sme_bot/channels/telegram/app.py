@@ -38,7 +38,6 @@ from sme_bot.errors import SmeBotError
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import staff
-from sme_bot.reports.tables import summary_text
 from sme_bot.service import AssessmentService, Questionnaires
 from sme_bot.storage import Store
 
@@ -230,8 +229,7 @@ class TelegramBot:
 
     def _stats(self, cohort: str | None, lang: str) -> str:
         with self.service.own_connection() as store:
-            result = staff.summary(store, self.service.questionnaire, self.config, cohort=cohort, by=None)
-        return summary_text(result, self.service.questionnaire, lang)
+            return staff.stats_text(store, self.service.questionnaire, self.config, cohort=cohort, lang=lang)
 
     def _export(self, cohort: str | None) -> Path:
         folder = Path(tempfile.mkdtemp(prefix="sme-bot-export-"))
