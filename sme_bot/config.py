@@ -63,6 +63,23 @@ class Reports(Section):
     min_group: int = Field(default=5, ge=1)
 
 
+class Web(Section):
+    """`sme-bot serve`: where it listens, the address owners are given, and its limits."""
+
+    # The address owners reach from outside (https://dx.example.vn); cohort links use it.
+    public_url: str = Field(default="", pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")
+    host: str = "127.0.0.1"  # 0.0.0.0 lets phones on the same Wi-Fi in
+    port: int = Field(default=8000, ge=0, le=65535)
+    # Only a reverse proxy at these addresses is believed about the client's address and https.
+    forwarded_allow_ips: str = "127.0.0.1"
+    access_log: bool = False  # it prints each client's address: personal data, so off unless asked
+    body_limit: int = Field(default=64 * 1024, ge=1024)  # bytes; a larger request gets 413
+    # Per client address and window: new assessments started, and wrong resume codes tried.
+    starts_per_address: int = Field(default=30, ge=1)
+    wrong_codes_per_address: int = Field(default=10, ge=1)
+    limit_window_minutes: float = Field(default=10, gt=0, allow_inf_nan=False)
+
+
 class Config(Section):
     programme: Programme = Programme()
     assessment: Assessment = Assessment()
@@ -71,6 +88,7 @@ class Config(Section):
     telegram: Telegram = Telegram()
     zalo: Zalo = Zalo()
     reports: Reports = Reports()
+    web: Web = Web()
 
 
 # Keys that moved: (section, key) → (new section, new key), or None when the setting now lives

@@ -180,6 +180,12 @@ class AssessmentService:
         """A cohort by its code as a person typed or a link carried it; None if there is none."""
         return self._rows.cohort(code) if COHORT_CODE.match(code) else None
 
+    def questionnaire_for(self, code: str | None) -> Questionnaire:
+        """What someone arriving with this cohort code will answer (to say how long it takes before
+        they consent): the cohort's questionnaire, else the default."""
+        cohort = self.cohort(code) if code else None
+        return self._questionnaire_of(cohort) if cohort else self.questionnaire
+
     def _questionnaire_of(self, cohort: dict) -> Questionnaire:
         named = cohort.get("questionnaire")
         return (self.questionnaires.get(named) if named else None) or self.questionnaire

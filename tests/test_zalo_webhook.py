@@ -3,6 +3,7 @@
 import contextlib
 import json
 import socket
+import sqlite3
 import threading
 import time
 
@@ -71,6 +72,8 @@ def test_a_missing_or_wrong_secret_is_refused_and_nothing_happens(webhook, heade
     api, url, db = webhook
     assert httpx.post(url, json=event("Xin chào", "w2"), headers=headers).status_code == 401
     assert api.delivered == []
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("select count(*) from processed_updates").fetchone() == (0,)
 
 
 def test_a_wrong_secret_is_refused_before_the_body_is_read(webhook):
