@@ -245,6 +245,40 @@ def zalo_webhook(action: str, url: str | None, config_path: Path | None) -> None
 
 
 @main.command()
+@click.option("--host", help="Address to listen on [default: from bot.toml, 127.0.0.1]; 0.0.0.0 lets phones on the "
+                             "same Wi-Fi in.")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port [default: from bot.toml, 8000]; 0 picks a free one.")
+@click.option("--access-log/--no-access-log", default=None,
+              help="Log each request with the client's address [default: from bot.toml, off]; resume codes are masked.")
+@_config_options
+def serve(host: str | None, port: int | None, access_log: bool | None, db_path: Path | None,
+          config_path: Path | None) -> None:
+    """Run the web app: owners answer on a phone's browser, nothing to install.
+
+    It prints where it listens; on a LAN address it also prints the address phones open, with a
+    QR code to show on a projector. Stops cleanly on Ctrl-C or SIGTERM. At a workshop:
+
+        sme-bot serve --host 0.0.0.0 --port 8000
+    """
+    import segno
+
+    from sme_bot.web.serve import serve as run_server
+
+    config, store, q = _open(config_path, db_path, None)
+    # Opened above only to check the database (and bring its schema up to date) with a one-line
+    # error; the app opens its own connection on the thread that serves.
+    database = Path(store.path)
+    store.close()
+    try:
+        run_server(config, q, database=database, host=host or config.web.host,
+                   port=config.web.port if port is None else port,
+                   access_log=config.web.access_log if access_log is None else access_log,
+                   echo=click.echo, qr=lambda url: segno.make(url).terminal(compact=True))
+    except ValueError as error:  # a short SME_BOT_WEB_SECRET
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
     """Check questionnaire files; exit 0 when all are valid, 1 with located problems.
@@ -448,15 +482,20 @@ def cohort_create(code: str, name: str, starts, ends, questionnaire_name: str | 
     check_writable(target)
     config, store, q = _open(config_path, db_path, questionnaire_name)
     link = f"https://t.me/{config.telegram.username}?start={code}"
+    # With a public web address the QR code opens the web page: every phone can, where Telegram
+    # is blocked on Vietnam's mobile networks.
+    web_link = f"{config.web.public_url.rstrip('/')}/c/{code}" if config.web.public_url else None
     # The cohort is recorded only once its QR code is written, and the code appears only for
     # a recorded cohort: a failure leaves neither behind.
     with replacing(target, "wb") as stream:
-        segno.make(link, error="m").save(stream, kind="png", scale=10, border=2)
+        segno.make(web_link or link, error="m").save(stream, kind="png", scale=10, border=2)
         if not store.assessments.create_cohort(code, name, starts=starts and starts.date().isoformat(),
                                                ends=ends and ends.date().isoformat(), questionnaire=q.id):
             raise click.ClickException(f"cohort {code} exists already; `sme-bot cohort list` shows it")
     click.echo(link)
-    click.echo(f"QR code: {target}", err=True)
+    if web_link:
+        click.echo(web_link)
+    click.echo(f"QR code{' (the web link)' if web_link else ''}: {target}", err=True)
 
 
 @cohort.command("list")

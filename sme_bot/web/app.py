@@ -1,0 +1,67 @@
+"""The web app's wiring: routes, middleware, error pages, and the one Store opened at startup."""
+
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from sme_bot.config import Config
+from sme_bot.questionnaire import Questionnaire
+from sme_bot.service import AssessmentService, Questionnaires
+from sme_bot.storage import Store
+from sme_bot.web.owners import Limits, Owners
+from sme_bot.web.pages import Pages, Programme
+from sme_bot.web.security import BodyLimit, RateLimit, SecurityHeaders, SignedSession, add_headers
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(config: Config, questionnaire: Questionnaire, *, database: str | Path, secret: str,
+               clock: Callable[[], float] = time.monotonic) -> Starlette:
+    """The owners' pages over the database at `database`; `clock` times the rate limits."""
+    web = config.web
+    window = web.limit_window_minutes * 60
+    pages = Pages(Programme(config.programme.name, config.programme.contact),
+                  default_language=config.assessment.language)
+    limits = Limits(starts=RateLimit(web.starts_per_address, window, now=clock),
+                    wrong_codes=RateLimit(web.wrong_codes_per_address, window, now=clock),
+                    minutes=max(1, math.ceil(web.limit_window_minutes)))
+    owners = Owners(pages, limits, public_url=web.public_url.rstrip("/"))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Opened here, on the event loop's thread, where every handler runs: sqlite3 connections
+        # belong to the thread that made them.
+        store = Store(database)
+        owners.service = AssessmentService(store, Questionnaires(questionnaire, config.assessment.questionnaires))
+        try:
+            yield
+        finally:
+            store.close()
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        return pages.message(request, "web_not_found_title", "web_not_found", status=status)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        response = pages.message(request, "web_error_title", "web_error", status=500)
+        # This page is drawn outside the middleware that adds the headers to every other.
+        add_headers(response.headers, request.scope)
+        return response
+
+    return Starlette(
+        routes=[*owners.routes(), Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, limit=web.body_limit),
+                    Middleware(SignedSession, secret=secret)],
+        exception_handlers={404: not_found, 405: not_found, 500: server_error},
+        lifespan=lifespan,
+    )
