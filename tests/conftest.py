@@ -1,9 +1,16 @@
+import contextlib
+import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from sme_bot import loader
 from sme_bot.storage import Store
@@ -172,9 +179,74 @@ def store(request, tmp_path):
     s.close()
 
 
-def sme_bot(*args: str, stdin: str | None = None, cwd: Path | None = None, env: dict | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run the installed `sme-bot` command as a user would."""
+@dataclass(frozen=True)
+class Ran:
+    """A finished `sme-bot` run: the three things of subprocess.CompletedProcess that tests read."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def sme_bot(*args: str, stdin: str | None = None, cwd: Path | None = None, env: dict | None = None) -> Ran:
+    """Run an `sme-bot` command in this process, as a user's shell runs it with its output piped.
+
+    click's CliRunner gives the command a stdin that is not a terminal and plain-text stdout and
+    stderr; COLUMNS is fixed (80 unless this process or the test sets it), so rich and click
+    lay out tables and help exactly as in a piped process whatever terminal runs pytest. The exit
+    code is the process's, and an exception nothing caught becomes a traceback on stderr and
+    exit 1, as the interpreter would make it. What a command could leave behind in a shared
+    process (current directory, environment, logging set-up, signal handlers) is put back.
+    Tests whose point is a real process (signals, start-up imports, a byte-exact transcript)
+    use `sme_bot_process` instead.
+    """
+    from sme_bot.cli import main
+
+    environment = {"COLUMNS": os.environ.get("COLUMNS", "80"), **(env or {})}
+    # CliRunner lays help out 80 wide; a process takes the terminal's width, at most 80, less 2.
+    columns = int(environment["COLUMNS"]) if environment["COLUMNS"].isdigit() else 80
+    help_width = max(min(columns, 80) - 2, 50)
+    with _restored_process_state(), contextlib.chdir(cwd or os.getcwd()):
+        result = CliRunner().invoke(main, list(args), input=stdin, env=environment, prog_name="sme-bot",
+                                    terminal_width=help_width)
+    stderr, code = result.stderr, result.exit_code
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+        code = 1
+    return Ran(code, result.stdout, stderr)
+
+
+@contextlib.contextmanager
+def _restored_process_state():
+    environ = dict(os.environ)
+    root = logging.getLogger()
+    handlers = [(handler, list(handler.filters)) for handler in root.handlers]
+    levels = {name: logger.level for name, logger in logging.Logger.manager.loggerDict.items()
+              if isinstance(logger, logging.Logger)}
+    root_level = root.level
+    signals = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        if os.environ != environ:
+            os.environ.clear()
+            os.environ.update(environ)
+        root.handlers[:] = [handler for handler, _ in handlers]
+        for handler, filters in handlers:
+            handler.filters[:] = filters
+        root.setLevel(root_level)
+        for name, logger in logging.Logger.manager.loggerDict.items():
+            if isinstance(logger, logging.Logger) and logger.level != levels.get(name, logging.NOTSET):
+                logger.setLevel(levels.get(name, logging.NOTSET))
+        if threading.current_thread() is threading.main_thread():
+            for number, handler in signals.items():
+                if handler is not None and signal.getsignal(number) is not handler:
+                    signal.signal(number, handler)
+
+
+def sme_bot_process(*args: str, stdin: str | None = None, cwd: Path | None = None, env: dict | None = None,
+                    timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the installed `sme-bot` command in a process of its own, as a user would."""
     command = Path(sys.executable).with_name("sme-bot")
     return subprocess.run([str(command), *args], input=stdin, check=False, capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, timeout=timeout)

@@ -1,15 +1,18 @@
-"""The trainer's console, run as a user runs it: the real `sme-bot` command on a real database file."""
+"""The trainer's console, run as a user runs it, on a real database file: `sme-bot console` with its input
+and output piped, in this process, or in a process of its own where a real process is the point."""
 
 import io
 import json
+import os
 import signal
 import sqlite3
 import subprocess
-import time
+import sys
+import threading
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, REPO, sme_bot
+from conftest import EXAMPLES, REPO, sme_bot, sme_bot_process
 from rich.console import Console
 
 from sme_bot.channels import console as channel
@@ -36,7 +39,8 @@ def rows(db, sql):
 
 
 def test_a_scripted_persona_prints_the_golden_transcript(tmp_path):
-    result = sme_bot("console", "--db", str(tmp_path / "demo.db"), stdin=persona("persona-small-shop.txt"))
+    # A process of its own: the transcript a trainer gets from `sme-bot console < file`, byte for byte.
+    result = sme_bot_process("console", "--db", str(tmp_path / "demo.db"), stdin=persona("persona-small-shop.txt"))
     assert result.returncode == 0, result.stderr
     assert result.stdout == (GOLDEN / "persona-small-shop.vi.txt").read_text(encoding="utf-8")
     assert "\x1b[" not in result.stdout  # plain text when stdin is not a terminal
@@ -102,28 +106,42 @@ def test_end_of_input_mid_way_keeps_every_answer(tmp_path):
     assert rows(db, "select question_id from answers order by id") == [("business_name",), ("sector",), ("employees",)]
 
 
-def answers_so_far(db):
-    """How many answers the running console has committed; 0 while it is still creating the file."""
-    try:
-        return rows(db, "select count(*) from answers")[0][0]
-    except sqlite3.OperationalError:  # no file or no table yet
-        return 0
-
-
 def test_ctrl_c_mid_way_keeps_every_answer(tmp_path):
+    # A process of its own: Ctrl-C is SIGINT to the process.
     db = tmp_path / "demo.db"
-    command = Path(__import__("sys").executable).with_name("sme-bot")
-    process = subprocess.Popen([str(command), "console", "--db", str(db)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    process.stdin.write("1\nBa\n1\n")
-    process.stdin.flush()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and answers_so_far(db) < 2:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    command = Path(sys.executable).with_name("sme-bot")
+    lines: list[str] = []
+    waiting = threading.Event()
+    with subprocess.Popen([str(command), "console", "--db", str(db)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+
+        def read_stdout():
+            for line in process.stdout:
+                lines.append(line)
+                if line.startswith("Câu 3/"):
+                    waiting.set()
+
+        reader = threading.Thread(target=read_stdout, daemon=True)
+        reader.start()
+        try:
+            process.stdin.write("1\nBa\n1\n")
+            process.stdin.flush()
+            # Pressed as a person presses it: with question 3 on screen and the console waiting for
+            # its answer. rich flushes each print once written, so seeing it means rich is done with
+            # it. Sent as soon as the second answer was committed instead, the signal could land
+            # while rich was still printing question 3 (about 1 run in 100): a KeyboardInterrupt there
+            # leaves rich's console buffering for good and "Đã lưu tiến độ" never appears, a bug of the
+            # console's that is not this test's subject.
+            assert waiting.wait(timeout=30), "question 3 never shown:\n" + "".join(lines)
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        reader.join(timeout=30)
+        err = process.stderr.read()
     assert process.returncode == 130, err
-    assert "Traceback" not in err and "Đã lưu tiến độ" in out
+    assert "Traceback" not in err and "Đã lưu tiến độ" in "".join(lines)
     assert rows(db, "select question_id, value from answers") == [("business_name", '"Ba"'), ("sector", '"retail"')]
 
 
@@ -232,3 +250,27 @@ def test_a_wrong_value_in_bot_toml_is_named(tmp_path):
     (tmp_path / "bot.toml").write_text('[assessment]\nlanguage = "fr"\n')
     result = sme_bot("console", "--config", str(tmp_path / "bot.toml"), stdin="1\n")
     assert result.returncode == 1 and "assessment.language" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_while_the_console_is_printing_still_saves_and_says_so(tmp_path, tiny, monkeypatch):
+    """A Ctrl-C that lands while rich is writing is taken at the next prompt: nothing is lost."""
+    screen = io.StringIO()
+    printing = Console(file=screen, width=100)
+    leave_buffer = Console._exit_buffer
+    interrupted = []
+
+    def ctrl_c_as_rich_leaves_its_buffer(self):
+        # The worst moment (found by tracing): rich has not yet closed its output buffer, and a
+        # KeyboardInterrupt here left it open, swallowing everything printed afterwards.
+        if not interrupted and "Số người?" in screen.getvalue():
+            interrupted.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+        leave_buffer(self)
+
+    monkeypatch.setattr(Console, "_exit_buffer", ctrl_c_as_rich_leaves_its_buffer)
+    store = Store(tmp_path / "demo.db")
+    terminal = channel.Terminal(console=printing, stdin=io.StringIO("1\n3\nBa\n"), interactive=False)
+    code = channel.run(AssessmentService(store, Questionnaires(tiny)), terminal, lang="vi")
+    assert code == channel.EXIT_INTERRUPTED and interrupted
+    assert screen.getvalue().rstrip().endswith("Đã lưu tiến độ. Chạy lại `sme-bot console` để tiếp tục.")
+    store.close()

@@ -4,9 +4,12 @@ Interactive, it uses rich's colours and prompts. With stdin not a terminal it pr
 and echoes each answer read, so `sme-bot console < persona.txt` reads like a transcript.
 """
 
+import signal
 import sys
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -41,23 +44,53 @@ class Terminal:
     console: Console
     stdin: TextIO
     interactive: bool
+    # Ctrl-C is taken only while waiting for input: one arriving while rich is writing would
+    # leave rich's output buffer half-open and lose everything printed after it.
+    _waiting: bool = False
+    _interrupted: bool = False
+
+    @contextmanager
+    def interrupts_at_the_prompt(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach the main thread only; elsewhere (tests) nothing to arrange
+            return
+
+        def on_interrupt(signum: int, frame: object) -> None:
+            if self._waiting:
+                raise KeyboardInterrupt
+            self._interrupted = True
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def read(self, label: str) -> str:
         if self.interactive and self.stdin is sys.stdin:
             try:
                 # input() under rich's prompt gives line editing on a real terminal.
-                return self.console.input(f"[bold cyan]{label}›[/] ")
+                return self._waiting_for(lambda: self.console.input(f"[bold cyan]{label}›[/] "))
             except EOFError:  # Ctrl-D
                 raise _EndOfInput from None
-        line = self.stdin.readline()
+        line = self._waiting_for(self.stdin.readline)
         # Scripted demos carry notes for the trainer on lines starting with #.
         while line.startswith("#"):
-            line = self.stdin.readline()
+            line = self._waiting_for(self.stdin.readline)
         if not line:
             raise _EndOfInput
         line = line.rstrip("\n")
         self.console.print(f"{label}> {line}", markup=False)
         return line
+
+    def _waiting_for(self, get: Callable[[], str]) -> str:
+        if self._interrupted:
+            raise KeyboardInterrupt
+        self._waiting = True
+        try:
+            return get()
+        finally:
+            self._waiting = False
 
 
 def run(service: AssessmentService, terminal: Terminal, *, lang: str, resume: bool | None = None,
@@ -68,26 +101,27 @@ def run(service: AssessmentService, terminal: Terminal, *, lang: str, resume: bo
     out.print(welcome(q, lang))
     session: Session | None = None
     try:
-        session = _open(service, terminal, lang=lang, resume=resume, cohort=cohort)
-        if session is None:
-            out.print(say("consent_declined", lang))
-            return EXIT_OK
-        step = session.step()
-        while not isinstance(step, Finished):
-            out.print(render_step(step, q, lang))
-            line = terminal.read(say("prompt", lang))
-            command = line.strip().lower()
-            if command == "/quit":
-                out.print(say("saved_and_quit", lang))
+        with terminal.interrupts_at_the_prompt():
+            session = _open(service, terminal, lang=lang, resume=resume, cohort=cohort)
+            if session is None:
+                out.print(say("consent_declined", lang))
                 return EXIT_OK
-            if command == "/restart" and _choose(terminal, lang, "restart_confirm", ["yes", "no"]) == 0:
-                session = service.restart(session)
-                out.print(say("restarted", lang))
-                step = session.step()
-                continue
-            step = _dispatch(session, line, command)
-        out.print(render_result(session.result(), lang))
-        return EXIT_OK
+            step = session.step()
+            while not isinstance(step, Finished):
+                out.print(render_step(step, q, lang))
+                line = terminal.read(say("prompt", lang))
+                command = line.strip().lower()
+                if command == "/quit":
+                    out.print(say("saved_and_quit", lang))
+                    return EXIT_OK
+                if command == "/restart" and _choose(terminal, lang, "restart_confirm", ["yes", "no"]) == 0:
+                    session = service.restart(session)
+                    out.print(say("restarted", lang))
+                    step = session.step()
+                    continue
+                step = _dispatch(session, line, command)
+            out.print(render_result(session.result(), lang))
+            return EXIT_OK
     except _EndOfInput:
         out.print(say("input_ended", lang, answered=session.answered if session else 0))
         return EXIT_OK
