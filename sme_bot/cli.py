@@ -110,10 +110,14 @@ def run(db_path: Path | None, config_path: Path | None) -> None:
         raise click.ClickException("SME_BOT_TOKEN is not set; export the token BotFather gave the bot")
     if not TOKEN_SHAPE.match(token):
         raise click.ClickException("SME_BOT_TOKEN does not look like a bot token (digits, a colon, then 30+ letters)")
+    import asyncio
+    import signal
+
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError
 
-    from sme_bot.channels.telegram.app import build_application, configure_logging
+    from sme_bot.channels.telegram.app import build_application, configure_logging, limit_webhook_requests
+    from sme_bot.channels.telegram.polling import run_polling
 
     config, store, q = _open(config_path, db_path, None)
     telegram = config.telegram
@@ -121,17 +125,29 @@ def run(db_path: Path | None, config_path: Path | None) -> None:
     if telegram.mode == "webhook" and not (telegram.webhook_url and secret):
         raise click.ClickException("webhook mode needs telegram.webhook_url in bot.toml and SME_BOT_WEBHOOK_SECRET set")
     configure_logging()
-    app = build_application(config, q, store, token=token)
+    app = build_application(config, q, store, token=token, webhook_secret=secret or None)
+
+    async def poll() -> None:
+        # Our own loop, not PTB's Updater: an update is confirmed to Telegram only once handled.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stop.set)
+        await run_polling(app, stop=stop)
+
     try:
         if telegram.mode == "webhook":
+            limit_webhook_requests()
             app.run_webhook(listen=telegram.listen, port=telegram.port, url_path="telegram",
                             webhook_url=telegram.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
         else:
-            app.run_polling(allowed_updates=Update.ALL_TYPES)
+            asyncio.run(poll())
     except InvalidToken:
         raise click.ClickException("the Bot API refused SME_BOT_TOKEN; check it with BotFather") from None
     except NetworkError as error:
-        raise click.ClickException(f"cannot reach the Bot API at {telegram.base_url}: {error.message}") from None
+        from sme_bot.redaction import redact
+
+        raise click.ClickException(f"cannot reach the Bot API at {telegram.base_url}: {redact(error.message)}") from None
     finally:
         store.close()
 
@@ -154,6 +170,9 @@ def _zalo_client(config_path: Path | None):  # type: ignore[no-untyped-def]
         raise click.ClickException("SME_BOT_ZALO_TOKEN is not set; export the token Zalo Bot Manager sent")
     if not ZALO_TOKEN_SHAPE.match(token):
         raise click.ClickException("SME_BOT_ZALO_TOKEN does not look like a Zalo bot token (no spaces or slashes)")
+    from sme_bot.redaction import hide
+
+    hide(token, os.environ.get("SME_BOT_ZALO_WEBHOOK_SECRET"))  # in no log line, whichever library logs
     config = load_config(config_path)
     return config, ZaloClient(token, base_url=config.zalo.base_url)
 
@@ -589,15 +608,18 @@ def demo_data(count: int, cohort: str | None, questionnaire_name: str | None, se
     if cohort:
         store.assessments.create_cohort(cohort, f"Demo data ({cohort})", questionnaire=q.id)
     start = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-    batch = 1000
+    # Small transactions, each made up before it begins: a bot or the web app writing to the same
+    # database waits a few milliseconds for each, never long enough to give up.
+    batch = 200
     made = iter(businesses(q, count, seed=seed))
     with Progress(console=_stderr(), transient=True) as progress:
         task = progress.add_task("demo data", total=count)
         for first in range(0, count, batch):
+            chunk = [(i, next(made)) for i in range(first, min(first + batch, count))]
             with store.transaction():
-                for i in range(first, min(first + batch, count)):
-                    business = next(made)
+                for i, business in chunk:
                     began = start + timedelta(minutes=37 * i)
+                    # channel "demo" marks every row made up (respondents and assessments alike).
                     store.assessments.add_whole(channel="demo", external_id=f"demo-{seed}-{i}", questionnaire_id=q.id,
                                          questionnaire_version=q.version, language="vi", cohort=cohort,
                                          started_at=began, last_at=began + timedelta(minutes=business.minutes),

@@ -29,6 +29,10 @@ CONSENT_VERSION = "2026-11"
 PURPOSES = ("result", "staff")
 # Cohort codes travel in links and chat messages: letters, digits, - and _ only.
 COHORT_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# How long a chat channel remembers an update it handled, to drop a second copy. Telegram keeps
+# an update it could not deliver for 24 hours, so a second copy comes within a day; a week is
+# far beyond that.
+UPDATES_REMEMBERED = timedelta(days=7)
 
 
 class Questionnaires:
@@ -213,6 +217,20 @@ class AssessmentService:
         earlier = [r for _, r in results[:-1] if r.questionnaire == result.questionnaire]
         return Latest(assessment_id, result, earlier[-1] if earlier else None)
 
+    def result_of(self, assessment_id: int) -> Latest | None:
+        """One stored result with the one before it (same person, same questionnaire), for a link
+        that shows it to its owner outside their chat."""
+        assessment = self._rows.get(assessment_id)
+        if assessment is None:
+            return None
+        results = self.results(assessment.respondent_id)
+        mine = [i for i, (aid, _) in enumerate(results) if aid == assessment_id]
+        if not mine:
+            return None
+        result = results[mine[0]][1]
+        earlier = [r for _, r in results[: mine[0]] if r.questionnaire == result.questionnaire]
+        return Latest(assessment_id, result, earlier[-1] if earlier else None)
+
     def request_support(self, respondent_id: int, assessment_id: int, *, contact: str | None = None) -> bool | None:
         """Ask the programme for help with a result, naming its two weakest pillars for staff.
         True when recorded, False when already asked, None when the result is not this person's."""
@@ -233,6 +251,11 @@ class AssessmentService:
 
     def mark_reminded(self, assessment_id: int) -> None:
         self._rows.mark_reminded(assessment_id)
+
+    def forget_handled_updates(self, channel: str) -> int:
+        """Drop the channel's marks of updates handled longer ago than UPDATES_REMEMBERED (on
+        start-up and daily), so the table does not grow for ever; how many went."""
+        return self.store.chats(channel).forget_updates(older_than=UPDATES_REMEMBERED)
 
 
 def weakest(result: Result, count: int = 2) -> list:

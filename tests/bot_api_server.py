@@ -3,6 +3,8 @@
 It speaks enough of the Bot API for this bot (getMe, getUpdates with offsets and long polling,
 sendMessage, sendPhoto, editMessageText, editMessageReplyMarkup, answerCallbackQuery…), keeps
 what the bot sent per chat, and lets a test push the updates a person's phone would send.
+A test can also make a method fail (an HTTP status, or a dropped connection), hold the bot's
+sends until it lets them go, and read every getUpdates call's offset and what it returned.
 """
 
 import itertools
@@ -26,6 +28,10 @@ class BotAPIServer:
         self.updates: list[dict[str, Any]] = []
         self.sent: list[dict[str, Any]] = []  # {"method", "chat_id", "text", "buttons", "message_id"}
         self.errors: list[str] = []
+        self.failures: dict[str, list[int | str]] = {}  # per method: statuses to answer next
+        self.polls: list[dict[str, Any]] = []  # each getUpdates: {"offset", "returned": [ids]}
+        self.held = 0  # sends waiting for release()
+        self._gate: threading.Event | None = None
         self._confirmed = 0  # update ids below this were confirmed by an offset
         self._matched: dict[int, int] = {}  # per chat: messages up to here were matched by a wait
         self._cond = threading.Condition()
@@ -93,6 +99,30 @@ class BotAPIServer:
                     raise TimeoutError(f"chat {chat_id}: no matching message; last: {mine[-1:] or self.sent[-1:]}")
                 self._cond.wait(left)
 
+    def fail(self, method: str, *statuses: int | str) -> None:
+        """Make the next calls of `method` fail: an HTTP status, or "drop" (connection closed)."""
+        with self._cond:
+            self.failures.setdefault(method, []).extend(statuses)
+
+    def hold(self) -> None:
+        """Keep the bot's sends waiting, unanswered and unrecorded, until release()."""
+        with self._cond:
+            self._gate = threading.Event()
+
+    def release(self, *, discard: bool = False) -> None:
+        """Let held sends go on; with `discard` they are dropped unrecorded (the bot was killed)."""
+        with self._cond:
+            gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.discard = discard  # type: ignore[attr-defined]
+            gate.set()
+
+    def wait_until(self, predicate: Any, timeout: float = 30) -> None:
+        """Wait until `predicate(self)` holds (checked whenever the bot calls)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self), timeout):
+                raise TimeoutError(f"condition not met in {timeout} s; polls: {self.polls[-3:]}")
+
     # -- the bot's side -----------------------------------------------------------------------
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -101,12 +131,30 @@ class BotAPIServer:
         deadline = time.monotonic() + timeout
         with self._cond:
             self._confirmed = max(self._confirmed, offset)
+            poll: dict[str, Any] = {"offset": offset, "returned": None}
+            self.polls.append(poll)
+            self._cond.notify_all()
             while True:
                 pending = [u for u in self.updates if u["update_id"] >= self._confirmed]
                 left = deadline - time.monotonic()
                 if pending or left <= 0:
+                    poll["returned"] = [u["update_id"] for u in pending[:100]]
+                    self._cond.notify_all()
                     return pending[:100]
                 self._cond.wait(left)
+
+    def _wait_for_release(self) -> bool:
+        """Hold a send while a test says so; False when it is to be dropped."""
+        with self._cond:
+            gate = self._gate
+            if gate is None:
+                return True
+            self.held += 1
+            self._cond.notify_all()
+        gate.wait()
+        with self._cond:
+            self.held -= 1
+        return not getattr(gate, "discard", False)
 
     def _record(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         markup = params.get("reply_markup") or {}
@@ -131,6 +179,8 @@ class BotAPIServer:
         if method == "getUpdates":
             return self._get_updates(params)
         if method in ("sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup"):
+            if not self._wait_for_release():
+                raise _Dropped
             return self._record(method, params)
         if method in ("answerCallbackQuery", "deleteWebhook", "setWebhook", "setMyCommands", "close", "logOut"):
             return True
@@ -145,10 +195,24 @@ class BotAPIServer:
                 method = self.path.rsplit("/", 1)[-1]
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 params = _params(self.headers.get("Content-Type", ""), body)
-                result = server.answer(method, params)
-                payload = json.dumps({"ok": True, "result": result}).encode()
+                with server._cond:
+                    planned = server.failures.get(method)
+                    failure = planned.pop(0) if planned else None
+                status, answer = 200, {"ok": True}
                 try:
-                    self.send_response(200)
+                    if failure == "drop":
+                        raise _Dropped
+                    if failure is not None:
+                        status, answer = int(failure), _error(int(failure))
+                    else:
+                        answer["result"] = server.answer(method, params)
+                except _Dropped:
+                    self.close_connection = True
+                    self.connection.shutdown(2)  # no answer at all: a network failure to the bot
+                    return
+                payload = json.dumps(answer).encode()
+                try:
+                    self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
@@ -160,6 +224,21 @@ class BotAPIServer:
                 pass
 
         return Handler
+
+
+class _Dropped(Exception):
+    """The connection is closed without an answer."""
+
+
+def _error(status: int) -> dict[str, Any]:
+    descriptions = {401: "Unauthorized", 404: "Not Found", 403: "Forbidden: bot was blocked by the user",
+                    409: "Conflict: terminated by other getUpdates request"}
+    answer: dict[str, Any] = {"ok": False, "error_code": status,
+                              "description": descriptions.get(status, "Too Many Requests: retry after 1"
+                                                              if status == 429 else "Bad Request")}
+    if status == 429:
+        answer["parameters"] = {"retry_after": 1}
+    return answer
 
 
 def _params(content_type: str, body: bytes) -> dict[str, Any]:

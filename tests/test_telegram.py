@@ -324,7 +324,7 @@ def test_the_result_text_arrives_when_the_photo_cannot_be_sent(make_bot, caplog)
 
 
 def test_the_chart_is_a_real_png_of_the_six_pillars(make_bot, tmp_path):
-    from sme_bot.channels.telegram.chart import result_png
+    from sme_bot.chart import result_png
 
     q = loader.load("quick-check")
     png = result_png(score(q, {"s_plan": "plan", "k_skills": "office"}), "vi", cutoffs=[10, 20, 40, 60, 80])

@@ -227,3 +227,29 @@ def test_webhook_commands_set_show_and_delete(tmp_path):
         assert sme_bot("zalo", "webhook", "delete", "--config", str(config), env=env).stdout.strip() == "(no webhook set)"
         short = sme_bot("zalo", "webhook", "set", url, "--config", str(config), env={**env, "SME_BOT_ZALO_WEBHOOK_SECRET": "x"})
         assert short.returncode == 1 and "8 to 256" in short.stderr and json.dumps(api.token) not in short.stderr
+
+
+def test_with_a_public_web_address_the_result_comes_with_its_page_and_chart(tmp_path):
+    with FakeZaloAPI() as api:
+        loop = asyncio.new_event_loop()
+        store = Store(tmp_path / "zalo.db")
+        client = ZaloClient(api.token, base_url=api.base_url, retry_pauses=())
+        config = Config(web={"public_url": "https://dx.example.vn/"})
+        bot = build_bot(config, loader.load("quick-check"), store, client)
+        for text in ["Xin chào", "1", *ANSWERS]:
+            api.push_text(CHAT, text, user_id="owner-1")
+            loop.run_until_complete(bot.handle(loop.run_until_complete(client.get_updates(1))))
+        loop.run_until_complete(client.aclose())
+        loop.close()
+        store.close()
+    texts = [call.body["text"] for call in api.delivered if call.method == "sendMessage"]
+    photos = [call.body for call in api.delivered if call.method == "sendPhoto"]
+    assert texts[-2].startswith("Kết quả: Mức")
+    page = texts[-1].split(": ", 1)[1]
+    assert page.startswith("https://dx.example.vn/k/")
+    assert photos == [{"chat_id": CHAT, "photo": page + "/chart.png", "caption": "Mức độ theo từng trụ cột (%)"}]
+    # The link is signed with the web app's key beside the database: the web app will open it.
+    from sme_bot.web.security import session_secret
+    from sme_bot.web.shared import assessment_in
+
+    assert assessment_in(session_secret(tmp_path / "zalo.db"), page.rsplit("/", 1)[1]) == 1

@@ -1,7 +1,9 @@
 """Chat button data: short (Telegram allows 64 bytes) and carrying enough to reject a stale tap.
 
 Question buttons name the assessment and the question's position, so a tap on a button from an
-earlier question or an earlier assessment is recognised and refused.
+earlier question or an earlier assessment is recognised and refused. Data is read back only in
+exactly the shape the encoders write (ASCII digits, the right number of parts): anything else a
+client sends is data this bot never sent.
 """
 
 from dataclasses import dataclass
@@ -31,12 +33,18 @@ def _join(*parts: object) -> str:
     return data
 
 
+def _with_code(*parts: object, code: str | None) -> str:
+    """Data ending with a cohort code, or with none when the code would not fit."""
+    data = ":".join([*map(str, parts), code or ""])
+    return data if len(data.encode()) <= MAX_BYTES else _join(*parts, None)
+
+
 def encode_consent(agree: bool, language: str, code: str | None) -> str:
-    return _join("c", int(agree), language, code)
+    return _with_code("c", int(agree), language, code=code)
 
 
 def encode_language(language: str, code: str | None) -> str:
-    return _join("l", language, code)
+    return _with_code("l", language, code=code)
 
 
 def encode_pick(assessment: int, position: int, option: int) -> str:
@@ -71,32 +79,45 @@ def encode_continue(assessment: int) -> str:
     return _join("n", assessment)
 
 
+# Parts after the head, per head: what the encoders above write.
+_ARITY = {"c": 3, "l": 2, "r": 1, "x": 1, "s": 1, "n": 1, "a": 3, "t": 3, "d": 2, "k": 2, "b": 2}
+
+
 def decode(data: str) -> Tap | None:
     """The tap a button's data stands for; None for data this bot never sent."""
     parts = data.split(":")
-    try:
-        head, rest = parts[0], parts[1:]
-        if head == "c":
-            return Tap("consent", agree=rest[0] == "1", language=_language(rest[1]), code=_code(rest[2:]))
-        if head == "l":
-            return Tap("language", language=_language(rest[0]), code=_code(rest[1:]))
-        if head in ("r", "x"):
-            return Tap("confirm", action=head, agree=rest[0] == "1")
-        if head == "s":
-            return Tap("support", assessment=int(rest[0]))
-        if head == "n":
-            return Tap("continue", assessment=int(rest[0]))
-        if head in _QUESTION_KINDS:
-            option = int(rest[2]) if head in ("a", "t") else 0
-            return Tap(_QUESTION_KINDS[head], assessment=int(rest[0]), position=int(rest[1]), option=option)
-    except (IndexError, ValueError):
+    head, rest = parts[0], parts[1:]
+    if _ARITY.get(head) != len(rest):
         return None
-    return None
+    try:
+        if head == "c":
+            return Tap("consent", agree=_flag(rest[0]), language=_language(rest[1]), code=rest[2] or None)
+        if head == "l":
+            return Tap("language", language=_language(rest[0]), code=rest[1] or None)
+        if head in ("r", "x"):
+            return Tap("confirm", action=head, agree=_flag(rest[0]))
+        if head == "s":
+            return Tap("support", assessment=_number(rest[0]))
+        if head == "n":
+            return Tap("continue", assessment=_number(rest[0]))
+        option = _number(rest[2]) if head in ("a", "t") else 0
+        return Tap(_QUESTION_KINDS[head], assessment=_number(rest[0]), position=_number(rest[1]), option=option)
+    except ValueError:
+        return None
 
 
-def _code(rest: list[str]) -> str | None:
-    """The cohort code riding in a button, if any (empty when there was none)."""
-    return rest[0] or None if rest else None
+def _number(text: str) -> int:
+    """A count as the encoders write it: ASCII digits only (int() would also take "-1", "+1",
+    " 1", "1_0" and other scripts' digits)."""
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(text)
+    return int(text)
+
+
+def _flag(text: str) -> bool:
+    if text not in ("0", "1"):
+        raise ValueError(text)
+    return text == "1"
 
 
 def _language(value: str) -> str:

@@ -17,7 +17,7 @@ from sme_bot.flows.engine import Ask, Finished, Prompt, Reject, Step
 from sme_bot.messages import say
 from sme_bot.questionnaire import Question, Questionnaire
 from sme_bot.scoring import Result
-from sme_bot.service import CONSENT_VERSION, AssessmentService, weakest
+from sme_bot.service import COHORT_CODE, CONSENT_VERSION, AssessmentService, weakest
 from sme_bot.session import Session
 from sme_bot.storage import Person
 from sme_bot.text import clean, fold
@@ -84,6 +84,7 @@ class Reply:
     chart: Result | None = None  # a picture of this result follows the messages
     respondent: int | None = None  # whose chat this is, once they have consented
     language: str | None = None  # of the chart's labels
+    result_id: int | None = None  # the assessment whose result the messages show
 
 
 class Conversation:
@@ -286,11 +287,17 @@ class Conversation:
             options = f"1. {say('consent_agree', lang)}\n2. {say('consent_decline', lang)}"
             return Reply([Message(self._greeting(lang)),
                           Message(f"{say('consent', lang)}\n\n{options}\n\n{say('consent_reply_hint', lang)}")])
+        notes = []
+        if code is not None and not COHORT_CODE.match(code):
+            # No cohort has such a code (too long for a button, or characters no code has): said
+            # now, not carried to after consent.
+            notes.append(Message(say("cohort_unknown", lang, code=_shown_code(code))))
+            code = None
         other = "en" if lang == "vi" else "vi"
         choices = [[(say("consent_agree", lang), data.encode_consent(True, lang, code)),
                     (say("consent_decline", lang), data.encode_consent(False, lang, None))],
                    [(say("other_language", lang), data.encode_language(other, code))]]
-        return Reply([Message(self._greeting(lang)), Message(say("consent", lang), choices)])
+        return Reply([Message(self._greeting(lang)), *notes, Message(say("consent", lang), choices)])
 
     def _remember(self, user: User, lang: str, code: str | None) -> None:
         self._pending[user.id] = (lang, code)
@@ -329,7 +336,7 @@ class Conversation:
         if opened.joined:
             notes.append(Message(say("cohort_joined", lang, code=opened.joined)))
         elif opened.unknown_code:
-            notes.append(Message(say("cohort_unknown", lang, code=opened.unknown_code[:32])))
+            notes.append(Message(say("cohort_unknown", lang, code=_shown_code(opened.unknown_code))))
         return opened.session
 
     # -- questions ------------------------------------------------------------------------
@@ -357,7 +364,7 @@ class Conversation:
         if isinstance(step, Finished):
             result = self._result(respondent, lang)
             reply.messages += result.messages
-            reply.chart, reply.language = result.chart, result.language
+            reply.chart, reply.language, reply.result_id = result.chart, result.language, result.result_id
             return reply
         assert isinstance(step, Ask)
         text = self._prompt_text(session.questionnaire, step.prompt, lang)
@@ -501,4 +508,10 @@ class Conversation:
             message = Message(text, support)
         else:
             message = Message(f"{text}\n\n{say('support_hint', lang)}")
-        return self._reply(respondent, [message], chart=latest.result if self.can.photos else None, language=lang)
+        return self._reply(respondent, [message], chart=latest.result if self.can.photos else None, language=lang,
+                           result_id=latest.assessment_id)
+
+
+def _shown_code(code: str) -> str:
+    """A code someone brought, as it may be repeated to them: clean text, at most 32 characters."""
+    return clean(code)[:32]

@@ -1,6 +1,9 @@
 """One row per completed assessment, written as CSV (for Excel), XLSX or JSON.
 
-Rows are pseudonymous by default: a stable salted hash stands for the respondent. Files are
+Rows are pseudonymous by default: a stable keyed hash stands for the respondent (the key is kept
+outside the database, see sme_bot.storage.keys), and typed free text - a business name, any
+text question - is left out, since anything typed can name someone; staff allowed identities get
+both with --with-identities. Files are
 written beside their destination and moved into place only when complete, so a failure never
 leaves half a file behind.
 
@@ -34,19 +37,26 @@ def header(q: Questionnaire, *, with_identities: bool) -> list[str]:
     columns = ["respondent", "cohort", "started_at", "completed_at", "questionnaire", "version", "channel", "language"]
     if with_identities:
         columns += ["external_id", "name"]
-    columns += [x.id for x in q.profile if x.type != "multi"]
+    columns += [x.id for x in q.profile if x.type != "multi" and _exported(x, with_identities)]
     for pillar in q.pillars:
         columns += [f"{pillar.id}_points", f"{pillar.id}_percent", f"{pillar.id}_level"]
     columns += ["level", "points", "max_points", "percent"]
     for question in q.questions:
-        columns += _answer_columns(question)
+        if _exported(question, with_identities):
+            columns += _answer_columns(question)
     return columns
+
+
+def _exported(question: Question, with_identities: bool) -> bool:
+    """Typed text can name a person or a business: only in an export with identities."""
+    return with_identities or question.type != "text"
 
 
 def rows(q: Questionnaire, records: Iterable[tuple[dict[str, Any], dict[str, Value]]], *, salt: str,
          labels: Labels, with_identities: bool) -> Iterator[list[Any]]:
-    profile = [(x.id, _namer(x, labels)) for x in q.profile if x.type != "multi"]
-    scored = [(x.id, _namer(x, labels), [o.id for o in x.options] if x.type == "multi" else None) for x in q.questions]
+    profile = [(x.id, _namer(x, labels)) for x in q.profile if x.type != "multi" and _exported(x, with_identities)]
+    scored = [(x.id, _namer(x, labels), [o.id for o in x.options] if x.type == "multi" else None) for x in q.questions
+              if _exported(x, with_identities)]
     for record, answers in records:
         row = [pseudonym(salt, record["channel"], record["external_id"]), record["cohort"], record["started_at"],
                record["completed_at"], record["questionnaire_id"], record["questionnaire_version"], record["channel"],

@@ -56,7 +56,7 @@ def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None
     if with_identities:
         store.staff.audit("export with identities", f"{fmt} of {cohort or 'all cohorts'} to {output.name}")
     head = writers.header(q, with_identities=with_identities)
-    body = writers.rows(q, store.staff.iter_completed(q.id, cohort), salt=store.staff.salt(), labels=labels,
+    body = writers.rows(q, store.staff.iter_completed(q.id, cohort), salt=store.staff.pseudonym_key(), labels=labels,
                         with_identities=with_identities)
     tick = start(total)
     try:

@@ -1,6 +1,6 @@
 """Where each chat stands, per channel: the narrow piece of storage a chat channel keeps itself."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -44,6 +44,15 @@ class ChatRows:
             cursor = self.db.execute("insert or ignore into processed_updates (channel, update_id, at) values (?, ?, ?)",
                                      [self.channel, str(update_id), self.db.stamp()])
         return cursor.rowcount == 1
+
+    def forget_updates(self, *, older_than: timedelta) -> int:
+        """Forget this channel's updates marked before `older_than` ago (by the store's clock,
+        which stamped them); how many."""
+        cutoff = (self.db.now() - older_than).isoformat(timespec="seconds")
+        with self.db.errors():
+            cursor = self.db.execute("delete from processed_updates where channel = ? and at < ?",
+                                     [self.channel, cutoff])
+        return cursor.rowcount
 
     def idle(self, since: datetime) -> list[tuple[Assessment, dict[str, Any]]]:
         """Assessments in progress on this channel, untouched since `since`, never reminded, in a

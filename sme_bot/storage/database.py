@@ -104,10 +104,24 @@ class Database:
         except sqlite3.IntegrityError as error:
             raise StorageError(f"database error in {self.path}: {error}") from None
         except sqlite3.DatabaseError as error:
-            raise StorageError(f"{self.path} is not an sme-bot database ({error}); pass another file with --db") from None
+            raise StorageError(_explain_failure(self.path, error)) from None
+
+
+def _explain_failure(path: str, error: sqlite3.DatabaseError) -> str:
+    """What a DatabaseError other than an operational or integrity one means to whoever ran sme-bot."""
+    message = str(error)
+    if type(error) is sqlite3.DatabaseError and "not a database" in message:
+        return f"{path} is not an sme-bot database ({message}); pass another file with --db"
+    if "malformed" in message or "corrupt" in message:
+        return (f"the database {path} is damaged ({message}); restore it from a backup "
+                "(sqlite3's .recover command can save what is left)")
+    return f"database error in {path}: {message}"
 
 
 def _explain(path: str, message: str) -> str:
+    if "malformed" in message or "corrupt" in message:
+        return (f"the database {path} is damaged ({message}); restore it from a backup "
+                "(sqlite3's .recover command can save what is left)")
     if "locked" in message or "busy" in message:
         return f"the database {path} is locked by another program; close it or wait, then try again"
     if "readonly" in message or "read-only" in message:

@@ -3,6 +3,7 @@
 Everything here is linear in the rows and streams where rows go out one by one.
 """
 
+import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -10,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from sme_bot.errors import StorageError
 from sme_bot.flows.answers import Value
+from sme_bot.storage import keys
 from sme_bot.storage.database import BUSY_TIMEOUT, Database
 from sme_bot.storage.results import decode
 
@@ -29,6 +32,7 @@ class Grouping:
 class StaffReads:
     def __init__(self, db: Database):
         self.db = db
+        self._memory_key: str | None = None
 
     def aggregates(self, *, cohort: str | None, by: Grouping | None) -> dict[str, list[tuple]]:
         """Raw counts and sums for a summary, per group (None: one group); linear in the rows."""
@@ -81,22 +85,24 @@ class StaffReads:
         """Completed assessments with their respondent, result and current answers, streamed in
         id order: cursors walked side by side, so memory does not grow with the rows."""
         sql, params = _completed_filter(questionnaire_id, cohort)
-        rows = self.db.conn.execute(
-            "select a.id, a.cohort, a.started_at, a.completed_at, a.questionnaire_id, a.questionnaire_version, "
-            "a.channel, a.language, r.external_id, r.name, res.level, res.points, res.max_points, res.percent "
-            f"from assessments a join respondents r on r.id = a.respondent_id "
-            f"join results res on res.assessment_id = a.id where {sql} order by a.id", params)
-        columns = [c[0] for c in rows.description]
-        owned = f"(select a.id from assessments a where {sql})"
-        # Cursors of one connection each step through their own statement: three streams at once.
-        answers = iter(self.db.conn.execute("select assessment_id, question_id, value, withdrawn from answers "
-                                            f"where assessment_id in {owned} order by assessment_id, id", params))
-        pillars = iter(self.db.conn.execute("select assessment_id, pillar, points, percent, level from "
-                                            f"result_pillars where assessment_id in {owned} order by assessment_id",
-                                            params))
-        pending_answer = next(answers, None)
-        pending_pillar = next(pillars, None)
+        # Every step reads the file, and a damaged page can turn up at any row: all of it inside
+        # errors(), so it ends as one line, never a traceback.
         with self.db.errors():
+            rows = self.db.conn.execute(
+                "select a.id, a.cohort, a.started_at, a.completed_at, a.questionnaire_id, a.questionnaire_version, "
+                "a.channel, a.language, r.external_id, r.name, res.level, res.points, res.max_points, res.percent "
+                f"from assessments a join respondents r on r.id = a.respondent_id "
+                f"join results res on res.assessment_id = a.id where {sql} order by a.id", params)
+            columns = [c[0] for c in rows.description]
+            owned = f"(select a.id from assessments a where {sql})"
+            # Cursors of one connection each step through their own statement: three streams at once.
+            answers = iter(self.db.conn.execute("select assessment_id, question_id, value, withdrawn from answers "
+                                                f"where assessment_id in {owned} order by assessment_id, id", params))
+            pillars = iter(self.db.conn.execute("select assessment_id, pillar, points, percent, level from "
+                                                f"result_pillars where assessment_id in {owned} order by assessment_id",
+                                                params))
+            pending_answer = next(answers, None)
+            pending_pillar = next(pillars, None)
             for values in rows:
                 row = dict(zip(columns, values, strict=True))
                 current: dict[str, Value] = {}
@@ -113,15 +119,27 @@ class StaffReads:
                     pending_pillar = next(pillars, None)
                 yield row, current
 
-    def salt(self) -> str:
-        """The secret mixed into pseudonymous ids; made once per database, never exported."""
+    def pseudonym_key(self) -> str:
+        """The secret mixed into pseudonymous ids: from the environment or a file beside the
+        database, never from the database itself (sme_bot.storage.keys). Reads only, unless a
+        salt left by an older release is to be moved out: a read-only database exports too."""
+        if self.db.path == ":memory:":
+            if self._memory_key is None:
+                self._memory_key = os.environ.get(keys.ENVIRONMENT, "").strip() or secrets.token_hex(32)
+            return self._memory_key
         with self.db.errors():
             row = self.db.one("select value from meta where key = 'pseudonym_salt'", [])
-            if row:
-                return str(row["value"])
-            value = secrets.token_hex(16)
-            self.db.execute("insert into meta (key, value) values ('pseudonym_salt', ?)", [value])
-            return value
+        legacy = str(row["value"]) if row else None
+        key = keys.pseudonym_key(self.db.path, legacy)
+        if legacy is not None:
+            try:
+                with self.db.errors():
+                    self.db.execute("delete from meta where key = 'pseudonym_salt'")
+                    # Out of the write-ahead log too, not only the database pages.
+                    self.db.conn.execute("pragma wal_checkpoint(truncate)").fetchall()
+            except StorageError:
+                pass  # a read-only database: the salt leaves it the next time it can be written
+        return key
 
     def audit(self, action: str, detail: str) -> None:
         with self.db.errors():

@@ -2,7 +2,7 @@
 
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -11,13 +11,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sme_bot.config import Config
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.service import AssessmentService, Questionnaires
 from sme_bot.storage import Store
+from sme_bot.web import shared
 from sme_bot.web.owners import Limits, Owners
 from sme_bot.web.pages import Pages, Programme
 from sme_bot.web.security import BodyLimit, RateLimit, SecurityHeaders, SignedSession, add_headers
@@ -26,8 +27,9 @@ STATIC = Path(__file__).parent / "static"
 
 
 def create_app(config: Config, questionnaire: Questionnaire, *, database: str | Path, secret: str,
-               clock: Callable[[], float] = time.monotonic) -> Starlette:
-    """The owners' pages over the database at `database`; `clock` times the rate limits."""
+               clock: Callable[[], float] = time.monotonic, zalo: tuple[str, str] | None = None) -> Starlette:
+    """The owners' pages over the database at `database`; `clock` times the rate limits. With
+    `zalo` (the bot's token and webhook secret), Zalo's webhook too, at /zalo/webhook."""
     web = config.web
     window = web.limit_window_minutes * 60
     pages = Pages(Programme(config.programme.name, config.programme.contact),
@@ -43,10 +45,28 @@ def create_app(config: Config, questionnaire: Questionnaire, *, database: str | 
         # belong to the thread that made them.
         store = Store(database)
         owners.service = AssessmentService(store, Questionnaires(questionnaire, config.assessment.questionnaires))
+        client = None
+        if zalo:
+            from sme_bot.channels.zalo.bot import build_bot
+            from sme_bot.channels.zalo.client import ZaloClient
+            from sme_bot.channels.zalo.webhook import webhook_endpoint
+
+            client = ZaloClient(zalo[0], base_url=config.zalo.base_url)
+            webhooks["zalo"] = webhook_endpoint(build_bot(config, questionnaire, store, client), zalo[1])
         try:
             yield
         finally:
+            if client is not None:
+                await client.aclose()
             store.close()
+
+    # Chat webhooks prove themselves with their own secret header, not a session and a CSRF token.
+    webhooks: dict[str, Callable[[Request], Awaitable[Response]]] = {}
+
+    async def zalo_webhook(request: Request) -> Response:
+        return await webhooks["zalo"](request)
+
+    webhook_routes = [Route("/zalo/webhook", zalo_webhook, methods=["POST"], name="webhook:zalo")] if zalo else []
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
@@ -59,7 +79,7 @@ def create_app(config: Config, questionnaire: Questionnaire, *, database: str | 
         return response
 
     return Starlette(
-        routes=[*owners.routes(), Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        routes=[*owners.routes(), *shared.routes(owners, secret), *webhook_routes, Mount("/static", StaticFiles(directory=STATIC), name="static")],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, limit=web.body_limit),
                     Middleware(SignedSession, secret=secret)],
         exception_handlers={404: not_found, 405: not_found, 500: server_error},

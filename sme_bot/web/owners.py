@@ -258,7 +258,7 @@ class Owners:
                                  r=result_view(latest.result, latest.previous, q, self._lang(request)),
                                  assessment=latest.assessment_id, contact_length=CONTACT_LENGTH,
                                  in_progress=self.service.current(respondent) is not None,
-                                 resume=self._code(request))
+                                 resume=self._code(request), shared=False)
 
     async def support(self, request: Request, form: FormData) -> Response:
         respondent = self._respondent(request)

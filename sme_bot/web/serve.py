@@ -3,9 +3,10 @@ run the app under uvicorn until Ctrl-C or SIGTERM; uvicorn then finishes the req
 the app closes its database."""
 
 import ipaddress
+import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ def serve(config: Config, questionnaire: Questionnaire, *, database: Path, host:
           echo: Callable[[str], None], qr: Callable[[str], None]) -> None:
     import uvicorn
 
-    app = create_app(config, questionnaire, database=database, secret=session_secret(database))
+    zalo = zalo_webhook_settings(os.environ)
+    app = create_app(config, questionnaire, database=database, secret=session_secret(database), zalo=zalo)
     listener = listen(host, port)
     bound = listener.getsockname()[1]
     echo(f"sme-bot: serving {questionnaire.id} {questionnaire.version} at {_url(host, bound)} "
@@ -29,10 +31,23 @@ def serve(config: Config, questionnaire: Questionnaire, *, database: Path, host:
     phones = phone_urls(host, bound, lan_addresses())
     if config.web.public_url:
         echo(f"Public address: {config.web.public_url}")
+    if zalo:
+        echo("Zalo's webhook: /zalo/webhook (set it with `sme-bot zalo webhook set URL`)")
     if phones:
         echo("Phones on the same Wi-Fi open: " + "  ".join(phones))
         qr(phones[0])
     uvicorn.Server(uvicorn.Config(app, **uvicorn_settings(config, access_log=access_log))).run(sockets=[listener])
+
+
+def zalo_webhook_settings(environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """Zalo's token and webhook secret when both are in the environment: then /zalo/webhook is served."""
+    token = environ.get("SME_BOT_ZALO_TOKEN", "").strip()
+    secret = environ.get("SME_BOT_ZALO_WEBHOOK_SECRET", "")
+    if not secret:
+        return None
+    if not token:
+        raise ValueError("SME_BOT_ZALO_WEBHOOK_SECRET is set but SME_BOT_ZALO_TOKEN is not; set both to serve Zalo's webhook")
+    return token, secret
 
 
 def uvicorn_settings(config: Config, *, access_log: bool) -> dict[str, Any]:

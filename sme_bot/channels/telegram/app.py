@@ -10,6 +10,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
+import traceback
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Bot, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
@@ -37,6 +41,7 @@ from sme_bot.config import Config
 from sme_bot.errors import SmeBotError
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
+from sme_bot.redaction import hide, redact
 from sme_bot.reports import staff
 from sme_bot.service import AssessmentService, Questionnaires
 from sme_bot.storage import Store
@@ -50,6 +55,15 @@ CAPABILITIES = Capabilities(CHANNEL)
 NETWORK_RETRY_PAUSES = (0.5, 2.0, 5.0)
 # How often due reminders are looked for; a reminder is at most this late.
 REMINDER_CHECK_SECONDS = 600
+# How often the marks of updates already handled are thinned out (see AssessmentService).
+PRUNE_SECONDS = 24 * 3600
+# Webhook mode (PTB's tornado server): the largest request body read, in bytes. Telegram's
+# updates are a few kilobytes; tornado's own default is 100 MB, all read before PTB checks the
+# secret header.
+WEBHOOK_BODY_LIMIT = 1024 * 1024
+# Seconds a webhook client may take to send a body, and a kept-alive connection may sit idle.
+WEBHOOK_BODY_SECONDS = 10
+WEBHOOK_IDLE_SECONDS = 120
 
 
 class _OneLine(logging.Filter):
@@ -58,29 +72,51 @@ class _OneLine(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.name.startswith("telegram"):
             error = record.exc_info[1]
-            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.msg = redact(f"{record.getMessage()} ({type(error).__name__}: {error})")
             record.args = None
             record.exc_info = None
+            record.exc_text = None
         return True
 
 
 def configure_logging() -> None:
-    """One line per update at INFO; the libraries' request logs, which carry the token in URLs
-    and owners' texts in parameters, only from WARNING up."""
+    """One line per update at INFO; the libraries' request logs, which carry owners' texts in
+    parameters, only from WARNING up. Whatever the levels, every record has the token and the
+    webhook secret masked where it is made (sme_bot.redaction)."""
+    hide()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
-        handler.addFilter(_OneLine())
+        if not any(isinstance(f, _OneLine) for f in handler.filters):
+            handler.addFilter(_OneLine())
     for noisy in ("httpx", "httpcore", "telegram", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def limit_webhook_requests() -> None:
+    """Cap what PTB's webhook server (tornado) reads of a request before PTB checks the secret.
+
+    PTB builds its tornado HTTPServer itself with no size or time limits; tornado reads a whole
+    body (up to its default of 100 MB) before PTB's handler runs and compares the secret header.
+    tornado's Configurable lets a process set defaults for every HTTPServer it makes: a larger
+    body is refused with 400 from its Content-Length, before it is read. Only `sme-bot run`
+    calls this; nothing else in that process serves HTTP with tornado.
+    """
+    from tornado.httpserver import HTTPServer
+
+    HTTPServer.configure(None, max_body_size=WEBHOOK_BODY_LIMIT, max_buffer_size=WEBHOOK_BODY_LIMIT,
+                         body_timeout=WEBHOOK_BODY_SECONDS, idle_connection_timeout=WEBHOOK_IDLE_SECONDS)
+
+
 def build_application(config: Config, questionnaire: Questionnaire, store: Store, *, token: str,
                       request: BaseRequest | None = None, now: Callable[[], datetime] = lambda: datetime.now(UTC),
-                      reminders: bool = True, rate_limit: bool = True) -> Application:
+                      reminders: bool = True, rate_limit: bool = True, webhook_secret: str | None = None) -> Application:
     """The bot as a PTB Application; tests pass `request` to replace only the HTTP layer, and
-    benchmarks turn off the rate limiter to measure the bot rather than Telegram's send budget."""
+    benchmarks turn off the rate limiter to measure the bot rather than Telegram's send budget.
+    From here on neither the token nor the webhook secret can appear in a log line."""
+    hide(token, webhook_secret)
+    processor = PerChatUpdateProcessor()
     builder = (Application.builder().token(token).base_url(config.telegram.base_url)
-               .base_file_url(config.telegram.base_file_url).concurrent_updates(PerChatUpdateProcessor()))
+               .base_file_url(config.telegram.base_file_url).concurrent_updates(processor))
     if rate_limit:
         builder = builder.rate_limiter(ChatRateLimiter())  # type: ignore[arg-type]  # as with PTB's own AIORateLimiter
     if request is not None:
@@ -90,27 +126,41 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
                                 reminder_after=timedelta(hours=config.assessment.reminder_hours), now=now)
     programme = Programme(name=config.programme.name, contact=config.programme.contact)
     conversation = Conversation(service, programme, CAPABILITIES, default_language=config.assessment.language)
-    bot = TelegramBot(conversation, config=config)
-    app.add_handler(CommandHandler("start", bot.start))
-    app.add_handler(CommandHandler(list(chat.COMMANDS), bot.command))
-    app.add_handler(CommandHandler(["stats", "export"], bot.staff))
+    bot = TelegramBot(conversation, config=config, handled=processor.done)
+    processor.on_flood = lambda update: app.create_task(bot.slow_down(update, app.bot), update=update)
+    # Before everything else: outside private chats nothing is read or stored.
+    app.add_handler(TypeHandler(Update, bot.outside_private), group=-1)
+    # New messages only: an edited command is an edit (answered as one), not a command again.
+    new = filters.UpdateType.MESSAGE
+    app.add_handler(CommandHandler("start", bot.start, filters=new))
+    app.add_handler(CommandHandler(list(chat.COMMANDS), bot.command, filters=new))
+    app.add_handler(CommandHandler(["stats", "export"], bot.staff, filters=new))
     app.add_handler(CallbackQueryHandler(bot.button))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, bot.edited))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, bot.text))
-    app.add_handler(MessageHandler(filters.COMMAND, bot.unknown_command))
+    app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, bot.text))
+    app.add_handler(MessageHandler(new & filters.COMMAND, bot.unknown_command))
     app.add_handler(MessageHandler(filters.ALL, bot.unsupported))
     app.add_error_handler(bot.error)
+    service.forget_handled_updates(CHANNEL)  # on start-up, then daily
     if reminders and app.job_queue is not None:
         app.job_queue.run_repeating(bot.remind, interval=REMINDER_CHECK_SECONDS, first=30)
+        app.job_queue.run_repeating(bot.prune, interval=PRUNE_SECONDS, first=PRUNE_SECONDS)
     app.bot_data["sme_bot"] = bot
     return app
 
 
-def _user(update: Update) -> User:
+def _user(update: Update) -> User | None:
+    """Who sent an update, and where to answer; None when the update names no sender."""
     user, where = update.effective_user, update.effective_chat
-    assert user is not None and where is not None
+    if user is None or where is None:
+        return None
     name = " ".join(filter(None, [user.first_name, user.last_name])) or user.username
-    return User(id=str(user.id), chat_id=str(where.id), name=name)
+    return User(id=str(user.id), chat_id=str(where.id), name=_valid_text(name) if name else name)
+
+
+def _valid_text(text: str) -> str:
+    """`text` with lone surrogates (which JSON can carry and UTF-8 cannot) as U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 # Messages are sent and edited as plain JSON through Bot.do_api_request: the bot reads nothing
@@ -118,8 +168,9 @@ def _user(update: Update) -> User:
 # button and parse the whole echoed Message, which cost more than the rest of an answer put
 # together (bench/telegram_bench.py). The request still goes through PTB's rate limiter and
 # raises the same errors. PTB warns when do_api_request names a method it has; here it is meant.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup)'",
-                        category=PTBUserWarning)
+# getUpdates likewise (sme_bot.channels.telegram.polling): its updates are parsed one by one.
+warnings.filterwarnings("ignore", category=PTBUserWarning,
+                        message=r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup|getUpdates)'")
 
 
 async def _post(bot: Bot, method: str, payload: dict[str, Any]) -> Any:
@@ -155,6 +206,12 @@ async def _edit(bot: Bot, chat_id: int | str, message_id: int, *, text: str | No
         await _post(bot, "editMessageText", {**payload, "text": text[:4096]})
 
 
+def _command_name(update: Update) -> str:
+    """"start" for "/start@sme_bot CODE"."""
+    text = update.effective_message.text if update.effective_message and update.effective_message.text else "/"
+    return text.split()[0].lstrip("/").split("@")[0].lower() if text.split() else ""
+
+
 def _keyboard(buttons: Buttons) -> dict[str, Any]:
     if not buttons:
         return {}
@@ -163,33 +220,50 @@ def _keyboard(buttons: Buttons) -> dict[str, Any]:
 
 
 class TelegramBot:
-    def __init__(self, conversation: Conversation, *, config: Config):
+    def __init__(self, conversation: Conversation, *, config: Config,
+                 handled: Callable[[int], None] = lambda update_id: None):
         self.config = config
         self.conversation = conversation
         self.service = conversation.service
         self.chats = self.service.chats(CHANNEL)
         self.background: set[asyncio.Task] = set()  # charts being drawn and sent
+        # Called once an update's effect is committed: from then on Telegram may forget it (the
+        # marker would drop a second copy anyway), so polling can confirm it.
+        self.handled = handled
 
     # -- handlers -------------------------------------------------------------------------
+
+    async def outside_private(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Groups, supergroups and channels: the assessment and staff commands are for private
+        chats only. A message or a tap there gets one line; nothing is read or stored."""
+        where = update.effective_chat
+        if where is None or where.type == ChatType.PRIVATE:
+            return
+        log.info("update %s: in a %s chat, not read", update.update_id, where.type)
+        if update.callback_query is not None:
+            await self._quietly(update.callback_query.answer())
+        if update.effective_message is not None:
+            try:
+                await _send(context.bot, where.id, say("private_only", self.conversation.default_language), [])
+            except TelegramError as error:  # removed from the group, say: nobody to tell
+                log.info("update %s: the line was not sent (%s)", update.update_id, type(error).__name__)
+        raise ApplicationHandlerStop
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         code = context.args[0] if context.args else None
         await self._handle(update, context, "start", lambda user: self.conversation.start(user, code))
 
     async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.message is not None and update.message.text is not None
-        name = update.message.text.split()[0].lstrip("/").split("@")[0].lower()
+        name = _command_name(update)
         await self._handle(update, context, f"/{name}", lambda user: self.conversation.command(user, name))
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.message is not None and update.message.text is not None
-        text = update.message.text
-        await self._handle(update, context, "text", lambda user: self.conversation.text(user, text))
+        text = update.effective_message.text if update.effective_message else None
+        await self._handle(update, context, "text", lambda user: self.conversation.text(user, text or ""))
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.callback_query is not None
-        data = update.callback_query.data or ""
-        await self._handle(update, context, "button", lambda user: self.conversation.button(user, data))
+        data = update.callback_query.data if update.callback_query else None
+        await self._handle(update, context, "button", lambda user: self.conversation.button(user, data or ""))
 
     async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._handle(update, context, "edited", lambda user: self.conversation.unsupported(user, edited=True))
@@ -204,11 +278,13 @@ class TelegramBot:
 
     async def staff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/stats [CODE] and /export [CODE], for the staff listed in bot.toml only."""
-        assert update.message is not None and update.message.text is not None and update.effective_user is not None
-        name = update.message.text.split()[0].lstrip("/").split("@")[0].lower()
+        name = _command_name(update)
         log.info("update %s: /%s", update.update_id, name)
+        if update.message is None or update.effective_user is None:
+            return
         if not self.chats.first_time(update.update_id):
             return
+        self.handled(update.update_id)  # a staff command lost in a crash is simply sent again
         lang = self.conversation.default_language
         if update.effective_user.id not in self.config.staff.telegram:
             await update.message.reply_text(say("staff_refused", lang))
@@ -240,8 +316,35 @@ class TelegramBot:
         return target
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """One line: the error's type and where it was raised. The text only of errors whose
+        words are ours or Telegram's: others (a ValueError, a pydantic error) can quote the
+        owner's input."""
         update_id = update.update_id if isinstance(update, Update) else "-"
-        log.error("update %s: %s: %s", update_id, type(context.error).__name__, context.error)
+        error = context.error
+        if isinstance(error, SmeBotError | TelegramError):
+            log.error("update %s: %s: %s", update_id, type(error).__name__, error)
+            return
+        frames = traceback.extract_tb(error.__traceback__) if error is not None else []
+        where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        log.error("update %s: %s%s", update_id, type(error).__name__, where)
+
+    async def slow_down(self, update: Update, bot: Bot) -> None:
+        """A chat with more updates waiting than its share (PerChatUpdateProcessor): told once,
+        while its further updates are dropped until it has caught up."""
+        where, user = update.effective_chat, update.effective_user
+        if where is None:
+            return
+        log.warning("update %s: its chat has too many updates waiting; its further updates are dropped until "
+                    "they are handled", update.update_id)
+        row = self.chats.get(str(user.id)) if user is not None else None
+        lang = (row or {}).get("language") or self.conversation.default_language
+        try:
+            await _send(bot, where.id, say("slow_down", lang), [])
+        except TelegramError as error:
+            log.info("update %s: slow-down notice not sent (%s)", update.update_id, type(error).__name__)
+
+    async def prune(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.service.forget_handled_updates(CHANNEL)
 
     async def remind(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """One reminder for each assessment left unfinished for the configured time."""
@@ -266,11 +369,15 @@ class TelegramBot:
         answer and the chat's new state commit together, before anything is sent."""
         log.info("update %s: %s", update.update_id, kind)
         user = _user(update)
+        if user is None:
+            log.info("update %s: no sender, ignored", update.update_id)
+            return
         with self.service.transaction():
             if not self.chats.first_time(update.update_id):
                 log.info("update %s: repeated, ignored", update.update_id)
                 return
             reply = event(user)
+        self.handled(update.update_id)
         await self._deliver(update, context, user, reply)
 
     async def _deliver(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: User, reply: Reply) -> None:
@@ -298,7 +405,7 @@ class TelegramBot:
             log.info("update %s: the owner has blocked the bot", update.update_id)
 
     async def _send_chart(self, bot: Bot, chat_id: int, reply: Reply) -> None:
-        from sme_bot.channels.telegram.chart import result_png
+        from sme_bot.chart import result_png
 
         assert reply.chart is not None
         lang = reply.language or self.conversation.default_language

@@ -57,18 +57,34 @@ def build_bot(config: Config, questionnaire: Questionnaire, store: Store, client
         with service.own_connection() as own:
             return stats_text(own, questionnaire, config, cohort=cohort, lang=lang)
 
-    return ZaloBot(conversation, client, staff=config.staff.zalo, stats=stats)
+    service.forget_handled_updates(CHANNEL)  # on start-up, then daily while polling
+    return ZaloBot(conversation, client, staff=config.staff.zalo, stats=stats, links=_result_links(config, store))
+
+
+def _result_links(config: Config, store: Store) -> Callable[[int], str] | None:
+    """With a public web address, a result's signed web page (its chart at + "/chart.png"):
+    Zalo shows no buttons or pictures of our own, only photos fetched from a URL."""
+    if not config.web.public_url:
+        return None
+    from sme_bot.web.security import session_secret
+    from sme_bot.web.shared import result_path
+
+    secret = session_secret(store.path)
+    base = config.web.public_url.rstrip("/")
+    return lambda assessment_id: base + result_path(secret, assessment_id)
 
 
 class ZaloBot:
     """One Zalo bot: handles an event (from polling or a webhook) and sends the replies."""
 
     def __init__(self, conversation: Conversation, client: ZaloClient, *, staff: list[str],
-                 stats: Callable[[str | None, str], str] | None = None):
+                 stats: Callable[[str | None, str], str] | None = None,
+                 links: Callable[[int], str] | None = None):
         self.conversation = conversation
         self.client = client
         self.staff = set(staff)
         self.stats = stats  # a staff summary as text, run in a worker thread
+        self.links = links  # a result's web page, when the web app has a public address
         self.service = conversation.service
         self.chats = self.service.chats(CHANNEL)
         self.bot_id: str | None = None
@@ -117,6 +133,17 @@ class ZaloBot:
                 return
             if message.question and reply.respondent is not None and sent:
                 self.conversation.delivered(reply.respondent, sent[-1].message_id or "sent")
+        if reply.result_id is not None and self.links is not None:
+            await self._send_result_link(user, self.links(reply.result_id))
+
+    async def _send_result_link(self, user: User, page: str) -> None:
+        """The result's web page (to keep, print or share) and its chart as a photo."""
+        lang = self.conversation.language()
+        await self._send(user.chat_id, say("result_link", lang, url=page))
+        try:
+            await self.client.send_photo(user.chat_id, page + "/chart.png", caption=say("chart_title", lang))
+        except ZaloError as error:
+            log.warning("chart not sent: %s", type(error).__name__)  # the text and the link have arrived
 
     async def _send(self, chat_id: str, text: str) -> None:
         try:
@@ -170,6 +197,7 @@ class ZaloBot:
         self.bot_id = bot_id  # the bot's own messages, should Zalo echo them, are not answered
         failures = 0
         reminders_due = monotonic() + 30
+        forget_due = monotonic() + 24 * 3600  # build_bot forgot the old ones on start-up
         while True:
             try:
                 event = await self.client.get_updates(timeout)
@@ -187,3 +215,6 @@ class ZaloBot:
             if monotonic() >= reminders_due:
                 await self.remind()
                 reminders_due = monotonic() + REMINDER_CHECK_SECONDS
+            if monotonic() >= forget_due:
+                self.service.forget_handled_updates(CHANNEL)
+                forget_due = monotonic() + 24 * 3600
