@@ -643,5 +643,7 @@ def _open(config_path: Path | None, db_path: Path | None, questionnaire_name: st
     config = load_config(config_path)
     q = loader.load(questionnaire_name or config.assessment.questionnaire, config.assessment.questionnaires)
     store = Store(db_path or config.storage.database)
+    # Closed when the command ends, however it ends (closing twice is harmless).
+    click.get_current_context().call_on_close(store.close)
     return config, store, q
 
