@@ -190,10 +190,11 @@ def zalo_run(db_path: Path | None, config_path: Path | None) -> None:
     import logging
     import signal
 
-    from sme_bot.channels.zalo.bot import build_bot
+    from sme_bot.channels.zalo.bot import build_bot, only_poller
     from sme_bot.channels.zalo.client import ZaloError, ZaloUnauthorized
 
     config, client = _zalo_client(config_path)
+    click.get_current_context().with_resource(only_poller(os.environ["SME_BOT_ZALO_TOKEN"].strip()))
     _, store, q = _open(config_path, db_path, None)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

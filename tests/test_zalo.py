@@ -253,3 +253,30 @@ def test_with_a_public_web_address_the_result_comes_with_its_page_and_chart(tmp_
     from sme_bot.web.shared import assessment_in
 
     assert assessment_in(session_secret(tmp_path / "zalo.db"), page.rsplit("/", 1)[1]) == 1
+
+
+def test_one_poller_per_token(tmp_path):
+    from sme_bot.channels.zalo.bot import only_poller
+    from sme_bot.errors import SmeBotError
+
+    with only_poller("token-a", tmp_path):
+        with pytest.raises(SmeBotError, match="one poller per token"), only_poller("token-a", tmp_path):
+            pass
+        with only_poller("token-b", tmp_path):  # another bot's token is another slot
+            pass
+    with only_poller("token-a", tmp_path):  # free again once the first has stopped
+        pass
+    assert not any("token-a" in path.name for path in tmp_path.iterdir())
+
+
+def test_a_second_zalo_run_with_the_same_token_is_one_line(tmp_path):
+    with FakeZaloAPI() as api:
+        config = write_config(tmp_path, api)
+        first = start_bot(config, api)
+        try:
+            second = sme_bot("zalo", "run", "--config", str(config), env={"SME_BOT_ZALO_TOKEN": api.token})
+        finally:
+            first.send_signal(signal.SIGTERM)
+            first.communicate(timeout=30)
+    assert second.returncode == 1 and "already polling with this token" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1

@@ -8,7 +8,9 @@ text mode: options are numbered and typed back, commands are typed as words ("qu
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from sme_bot.channels.chat import Capabilities, Conversation, Message, Reply, User
 from sme_bot.channels.zalo.client import (
@@ -72,6 +74,26 @@ def _result_links(config: Config, store: Store) -> Callable[[int], str] | None:
     secret = session_secret(store.path)
     base = config.web.public_url.rstrip("/")
     return lambda assessment_id: base + result_path(secret, assessment_id)
+
+
+@contextmanager
+def only_poller(token: str, folder: Path | None = None) -> Iterator[None]:
+    """Hold this machine's one polling slot for a token. Zalo hands each event to whichever poll
+    asks first, so two pollers with one token would each see half of every conversation. The
+    lock is the operating system's: it goes with the process, even after a kill -9."""
+    import fcntl
+    import hashlib
+    import tempfile
+
+    name = hashlib.sha256(token.encode()).hexdigest()[:16]  # never the token itself in a file name
+    path = (folder or Path(tempfile.gettempdir())) / f"sme-bot-zalo-{name}.lock"
+    with path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SmeBotError("another `sme-bot zalo run` is already polling with this token on this machine; "
+                              "stop it first (one poller per token)") from None
+        yield
 
 
 class ZaloBot:
