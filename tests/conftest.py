@@ -7,6 +7,7 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -169,6 +170,21 @@ def dbi():
 @pytest.fixture(scope="session")
 def quick():
     return loader.load("quick-check")
+
+
+class Clock:
+    """A settable clock for code that takes `now=`: tests move time, they never wait for it."""
+
+    def __init__(self):
+        self.now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
 
 
 @pytest.fixture(params=["file", "memory"])

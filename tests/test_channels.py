@@ -69,15 +69,27 @@ class ConsoleDriver:
         return self.run(["1"])
 
 
-class TelegramDriver:
+class ChatDriver:
+    """A chat channel's driver: a restart of the program is a new adapter on the same database."""
+
+    def __init__(self, db, questionnaire):
+        self.db, self.q = db, questionnaire
+        self._open()
+
+    def reopen(self, questionnaire=None):
+        self.close()
+        self.q = questionnaire or self.q
+        self._open()
+
+
+class TelegramDriver(ChatDriver):
     """An owner's Telegram chat: typed text and taps through the real Application."""
 
     name = "telegram"
 
     def __init__(self, db, questionnaire):
-        self.db, self.q = db, questionnaire
         self.owner = Owner(7)
-        self._open()
+        super().__init__(db, questionnaire)
 
     def _open(self):
         self.store = Store(self.db)
@@ -110,23 +122,14 @@ class TelegramDriver:
         asked = self.harness.say(self.owner, "/delete")
         return "\n".join(texts(self.harness.tap(self.owner, buttons(asked[-1])[0][1])))
 
-    def reopen(self, questionnaire=None):
-        self.close()
-        self.q = questionnaire or self.q
-        self._open()
-
     def come_back(self):
         return self.type("/start")
 
 
-class TextChatDriver:
+class TextChatDriver(ChatDriver):
     """An owner on a text-only chat channel (as on Zalo): numbers and words typed back."""
 
     name = "testchat"
-
-    def __init__(self, db, questionnaire):
-        self.db, self.q = db, questionnaire
-        self._open()
 
     def _open(self):
         self.store = Store(self.db)
@@ -152,11 +155,6 @@ class TextChatDriver:
 
     def delete(self):
         return self.type("xóa dữ liệu") + "\n" + self.type("1")
-
-    def reopen(self, questionnaire=None):
-        self.close()
-        self.q = questionnaire or self.q
-        self._open()
 
     def come_back(self):
         return self.type("tiếp tục")

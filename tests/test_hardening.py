@@ -44,19 +44,6 @@ LOGGERS = ("", "telegram", "telegram.ext", "telegram.Bot", "httpx", "httpcore", 
            "sme_bot")
 
 
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @pytest.fixture
 def make_bot(tmp_path, clock):
     made = []

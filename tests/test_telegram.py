@@ -3,7 +3,7 @@
 import json
 import logging
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fake_bot_api import TOKEN, FakeBotAPI, Harness, Owner, buttons, texts
@@ -15,19 +15,6 @@ from sme_bot.scoring import score
 from sme_bot.storage import Store
 
 ADMIN = 99
-
-
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture
