@@ -53,7 +53,7 @@ def make_bot(tmp_path, clock):
         api = api or FakeBotAPI()
         config = Config(staff=Staff(telegram=[ADMIN]))
         app = build_application(config, loader.load(questionnaire), store, token=TOKEN, request=api, now=clock,
-                                reminders=False, rate_limit=rate_limit)
+                                reminders=False, rate_limit=rate_limit, retry_pauses=(0, 0, 0))
         harness = Harness(app, api)
         harness.store = store
         made.append(harness)
@@ -94,10 +94,7 @@ def logged(caplog) -> str:
 
 # -- 2. the token and the webhook secret in no log line ------------------------------------------
 
-def test_the_token_and_the_webhook_secret_are_in_no_log_line_at_any_level(tmp_path, caplog, monkeypatch):
-    from sme_bot.channels.telegram import app as telegram_app
-
-    monkeypatch.setattr(telegram_app, "NETWORK_RETRY_PAUSES", (0, 0, 0))
+def test_the_token_and_the_webhook_secret_are_in_no_log_line_at_any_level(tmp_path, caplog):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -106,7 +103,7 @@ def test_the_token_and_the_webhook_secret_are_in_no_log_line_at_any_level(tmp_pa
         store = Store(tmp_path / "bot.db")
         # As `sme-bot run` does: the real HTTP layer (httpx, which logs each URL), its logging set up.
         app = build_application(config, loader.load("quick-check"), store, token=TOKEN, webhook_secret=SECRET,
-                                reminders=False)
+                                reminders=False, retry_pauses=(0, 0, 0))
         configure_logging()
         for name in LOGGERS:
             caplog.set_level(logging.DEBUG, logger=name)

@@ -26,7 +26,7 @@ def make_bot(tmp_path, clock):
         api = FakeBotAPI()
         config = Config(assessment=Assessment(reminder_hours=24), staff=Staff(telegram=[ADMIN]))
         app = build_application(config, loader.load(questionnaire), store, token=TOKEN, request=api, now=clock,
-                                reminders=False, rate_limit=rate_limit)
+                                reminders=False, rate_limit=rate_limit, retry_pauses=(0, 0, 0))
         harness = Harness(app, api)
         harness.store = store
         made.append(harness)
@@ -416,10 +416,7 @@ def test_flood_control_is_waited_out_and_the_message_still_arrives(make_bot):
     assert texts(calls)[-1].startswith("Câu 2/12")
 
 
-def test_a_blocked_bot_or_a_time_out_loses_no_answer_and_crashes_nothing(make_bot, monkeypatch):
-    from sme_bot.channels.telegram import app
-
-    monkeypatch.setattr(app, "NETWORK_RETRY_PAUSES", (0, 0, 0))
+def test_a_blocked_bot_or_a_time_out_loses_no_answer_and_crashes_nothing(make_bot):
     bot = make_bot()
     owner = Owner(1)
     agree(bot, owner)
@@ -450,10 +447,7 @@ def test_a_tap_telegram_will_not_acknowledge_still_moves_the_owner_on(make_bot):
     assert texts(calls)[-1].startswith("Câu 2/12") and bot.store.assessments.answers(1) == {"sector": "retail"}
 
 
-def test_a_stale_tap_while_the_current_question_never_arrived_shows_it(make_bot, monkeypatch):
-    from sme_bot.channels.telegram import app
-
-    monkeypatch.setattr(app, "NETWORK_RETRY_PAUSES", (0, 0, 0))
+def test_a_stale_tap_while_the_current_question_never_arrived_shows_it(make_bot):
     bot = make_bot()
     owner = Owner(1)
     first = agree(bot, owner)[-1]

@@ -13,6 +13,7 @@ import tempfile
 import traceback
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,8 @@ def limit_webhook_requests() -> None:
 
 def build_application(config: Config, questionnaire: Questionnaire, store: Store, *, token: str,
                       request: BaseRequest | None = None, now: Callable[[], datetime] = lambda: datetime.now(UTC),
-                      reminders: bool = True, rate_limit: bool = True, webhook_secret: str | None = None) -> Application:
+                      reminders: bool = True, rate_limit: bool = True, webhook_secret: str | None = None,
+                      retry_pauses: tuple[float, ...] = NETWORK_RETRY_PAUSES) -> Application:
     """The bot as a PTB Application; tests pass `request` to replace only the HTTP layer, and
     benchmarks turn off the rate limiter to measure the bot rather than Telegram's send budget.
     From here on neither the token nor the webhook secret can appear in a log line."""
@@ -126,7 +128,7 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
                                 reminder_after=timedelta(hours=config.assessment.reminder_hours), now=now)
     programme = Programme(name=config.programme.name, contact=config.programme.contact)
     conversation = Conversation(service, programme, CAPABILITIES, default_language=config.assessment.language)
-    bot = TelegramBot(conversation, config=config, handled=processor.done)
+    bot = TelegramBot(conversation, config=config, handled=processor.done, sender=Sender(retry_pauses))
     processor.on_flood = lambda update: app.create_task(bot.slow_down(update, app.bot), update=update)
     # Before everything else: outside private chats nothing is read or stored.
     app.add_handler(TypeHandler(Update, bot.outside_private), group=-1)
@@ -173,37 +175,40 @@ warnings.filterwarnings("ignore", category=PTBUserWarning,
                         message=r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup|getUpdates)'")
 
 
-async def _post(bot: Bot, method: str, payload: dict[str, Any]) -> Any:
-    """Call the Bot API, trying again after a time-out or a dropped connection.
+@dataclass(frozen=True)
+class Sender:
+    """Bot API calls that send or edit a message, tried again after a time-out or a dropped
+    connection, pausing `pauses` seconds before each retry (tests pass zeros)."""
 
-    The owner's answer is stored already; what is at stake is the next question reaching them.
-    A time-out can hide a message that did arrive, so a retry may show a question twice, which
-    is better than not at all. Flood control is waited out by the rate limiter itself.
-    """
-    for pause in NETWORK_RETRY_PAUSES:
-        try:
-            return await bot.do_api_request(method, payload)
-        except BadRequest:  # a NetworkError in PTB's hierarchy, but sending it again cannot help
-            raise
-        except NetworkError as error:
-            log.warning("%s: %s, trying again in %.1f s", method, type(error).__name__, pause)
-            await asyncio.sleep(pause)
-    return await bot.do_api_request(method, payload)
+    pauses: tuple[float, ...] = NETWORK_RETRY_PAUSES
 
+    async def post(self, bot: Bot, method: str, payload: dict[str, Any]) -> Any:
+        """The owner's answer is stored already; what is at stake is the next question reaching
+        them. A time-out can hide a message that did arrive, so a retry may show a question twice,
+        which is better than not at all. Flood control is waited out by the rate limiter itself."""
+        for pause in self.pauses:
+            try:
+                return await bot.do_api_request(method, payload)
+            except BadRequest:  # a NetworkError in PTB's hierarchy, but sending it again cannot help
+                raise
+            except NetworkError as error:
+                log.warning("%s: %s, trying again in %.1f s", method, type(error).__name__, pause)
+                await asyncio.sleep(pause)
+        return await bot.do_api_request(method, payload)
 
-async def _send(bot: Bot, chat_id: int | str, text: str, buttons: Buttons) -> int:
-    """Send a message; its id."""
-    sent = await _post(bot, "sendMessage", {"chat_id": chat_id, "text": text[:4096], **_keyboard(buttons)})
-    return int(sent["message_id"])
+    async def send(self, bot: Bot, chat_id: int | str, text: str, buttons: Buttons) -> int:
+        """Send a message; its id."""
+        sent = await self.post(bot, "sendMessage", {"chat_id": chat_id, "text": text[:4096], **_keyboard(buttons)})
+        return int(sent["message_id"])
 
-
-async def _edit(bot: Bot, chat_id: int | str, message_id: int, *, text: str | None = None, buttons: Buttons) -> None:
-    """Rewrite a message's text and buttons (none: the keyboard is removed)."""
-    payload = {"chat_id": chat_id, "message_id": message_id, **_keyboard(buttons)}
-    if text is None:
-        await _post(bot, "editMessageReplyMarkup", payload)
-    else:
-        await _post(bot, "editMessageText", {**payload, "text": text[:4096]})
+    async def edit(self, bot: Bot, chat_id: int | str, message_id: int, *, text: str | None = None,
+                   buttons: Buttons) -> None:
+        """Rewrite a message's text and buttons (none: the keyboard is removed)."""
+        payload = {"chat_id": chat_id, "message_id": message_id, **_keyboard(buttons)}
+        if text is None:
+            await self.post(bot, "editMessageReplyMarkup", payload)
+        else:
+            await self.post(bot, "editMessageText", {**payload, "text": text[:4096]})
 
 
 def _command_name(update: Update) -> str:
@@ -221,8 +226,9 @@ def _keyboard(buttons: Buttons) -> dict[str, Any]:
 
 class TelegramBot:
     def __init__(self, conversation: Conversation, *, config: Config,
-                 handled: Callable[[int], None] = lambda update_id: None):
+                 handled: Callable[[int], None] = lambda update_id: None, sender: Sender = Sender()):
         self.config = config
+        self.sender = sender
         self.conversation = conversation
         self.service = conversation.service
         self.chats = self.service.chats(CHANNEL)
@@ -244,7 +250,7 @@ class TelegramBot:
             await self._quietly(update.callback_query.answer())
         if update.effective_message is not None:
             try:
-                await _send(context.bot, where.id, say("private_only", self.conversation.default_language), [])
+                await self.sender.send(context.bot, where.id, say("private_only", self.conversation.default_language), [])
             except TelegramError as error:  # removed from the group, say: nobody to tell
                 log.info("update %s: the line was not sent (%s)", update.update_id, type(error).__name__)
         raise ApplicationHandlerStop
@@ -339,7 +345,7 @@ class TelegramBot:
         row = self.chats.get(str(user.id)) if user is not None else None
         lang = (row or {}).get("language") or self.conversation.default_language
         try:
-            await _send(bot, where.id, say("slow_down", lang), [])
+            await self.sender.send(bot, where.id, say("slow_down", lang), [])
         except TelegramError as error:
             log.info("update %s: slow-down notice not sent (%s)", update.update_id, type(error).__name__)
 
@@ -355,7 +361,7 @@ class TelegramBot:
                 continue
             message = self.conversation.reminder(session, chat_row["chat_language"] or assessment.language)
             try:
-                await _send(context.bot, chat_row["chat_id"], message.text, message.buttons)
+                await self.sender.send(context.bot, chat_row["chat_id"], message.text, message.buttons)
                 log.info("assessment %s: reminder sent", assessment.id)
             except Forbidden:
                 self.chats.save(assessment.respondent_id, blocked=1)
@@ -387,11 +393,11 @@ class TelegramBot:
             if update.callback_query is not None:
                 await self._quietly(update.callback_query.answer(reply.toast[:190] if reply.toast else None))
             if reply.prompt_id and reply.close_prompt:
-                await self._quietly(_edit(bot, chat_id, reply.prompt_id, text=reply.close_prompt, buttons=[]))
+                await self._quietly(self.sender.edit(bot, chat_id, reply.prompt_id, text=reply.close_prompt, buttons=[]))
             if reply.prompt_id and reply.prompt_buttons is not None:
-                await self._quietly(_edit(bot, chat_id, reply.prompt_id, buttons=reply.prompt_buttons))
+                await self._quietly(self.sender.edit(bot, chat_id, reply.prompt_id, buttons=reply.prompt_buttons))
             for message in reply.messages:
-                sent = await _send(bot, chat_id, message.text, message.buttons)
+                sent = await self.sender.send(bot, chat_id, message.text, message.buttons)
                 if message.question and reply.respondent is not None:
                     self.conversation.delivered(reply.respondent, sent)
             if reply.chart is not None:
