@@ -211,25 +211,15 @@ class AssessmentService:
     def latest(self, respondent_id: int, questionnaire_id: str | None = None) -> Latest | None:
         """The latest result (of one questionnaire, if given) and the change since the one before."""
         results = self.results(respondent_id, questionnaire_id)
-        if not results:
-            return None
-        assessment_id, result = results[-1]
-        earlier = [r for _, r in results[:-1] if r.questionnaire == result.questionnaire]
-        return Latest(assessment_id, result, earlier[-1] if earlier else None)
+        return _with_previous(results, len(results) - 1) if results else None
 
     def result_of(self, assessment_id: int) -> Latest | None:
         """One stored result with the one before it (same person, same questionnaire), for a link
         that shows it to its owner outside their chat."""
         assessment = self._rows.get(assessment_id)
-        if assessment is None:
-            return None
-        results = self.results(assessment.respondent_id)
-        mine = [i for i, (aid, _) in enumerate(results) if aid == assessment_id]
-        if not mine:
-            return None
-        result = results[mine[0]][1]
-        earlier = [r for _, r in results[: mine[0]] if r.questionnaire == result.questionnaire]
-        return Latest(assessment_id, result, earlier[-1] if earlier else None)
+        results = self.results(assessment.respondent_id) if assessment else []
+        index = next((i for i, (aid, _) in enumerate(results) if aid == assessment_id), None)
+        return _with_previous(results, index) if index is not None else None
 
     def request_support(self, respondent_id: int, assessment_id: int, *, contact: str | None = None) -> bool | None:
         """Ask the programme for help with a result, naming its two weakest pillars for staff.
@@ -256,6 +246,13 @@ class AssessmentService:
         """Drop the channel's marks of updates handled longer ago than UPDATES_REMEMBERED (on
         start-up and daily), so the table does not grow for ever; how many went."""
         return self.store.chats(channel).forget_updates(older_than=UPDATES_REMEMBERED)
+
+
+def _with_previous(results: list[tuple[int, Result]], index: int) -> Latest:
+    """The result at `index` and the last one before it of the same questionnaire, if any."""
+    assessment_id, result = results[index]
+    earlier = [r for _, r in results[:index] if r.questionnaire == result.questionnaire]
+    return Latest(assessment_id, result, earlier[-1] if earlier else None)
 
 
 def weakest(result: Result, count: int = 2) -> list:
