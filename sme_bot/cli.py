@@ -116,7 +116,7 @@ def run(db_path: Path | None, config_path: Path | None) -> None:
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError
 
-    from sme_bot.channels.telegram.app import build_application, configure_logging, limit_webhook_requests
+    from sme_bot.channels.telegram.app import build_application, configure_logging, introduce, limit_webhook_requests
     from sme_bot.channels.telegram.polling import run_polling
 
     config, store, q = _open(config_path, db_path, None)
@@ -127,17 +127,26 @@ def run(db_path: Path | None, config_path: Path | None) -> None:
     configure_logging()
     app = build_application(config, q, store, token=token, webhook_secret=secret or None)
 
+    async def up() -> None:
+        username = await introduce(app.bot, config, config.assessment.language)
+        click.echo(f"sme-bot: Telegram bot @{username} up ({telegram.mode}); questionnaire {q.id} {q.version}; "
+                   f"database {store.path}", err=True)
+        if username != telegram.username:
+            click.echo(f"warning: bot.toml says [telegram] username = \"{telegram.username}\", Telegram says "
+                       f"@{username}: join links and QR codes from `sme-bot cohort create` use bot.toml's", err=True)
+
     async def poll() -> None:
         # Our own loop, not PTB's Updater: an update is confirmed to Telegram only once handled.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(number, stop.set)
-        await run_polling(app, stop=stop)
+        await run_polling(app, stop=stop, started=up)
 
     try:
         if telegram.mode == "webhook":
             limit_webhook_requests()
+            app.post_init = lambda _: up()
             app.run_webhook(listen=telegram.listen, port=telegram.port, url_path="telegram",
                             webhook_url=telegram.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
         else:
@@ -150,6 +159,7 @@ def run(db_path: Path | None, config_path: Path | None) -> None:
         raise click.ClickException(f"cannot reach the Bot API at {telegram.base_url}: {redact(error.message)}") from None
     finally:
         store.close()
+    click.echo("sme-bot: Telegram bot stopped", err=True)
 
 
 @main.group()

@@ -28,6 +28,7 @@ class BotAPIServer:
         self.updates: list[dict[str, Any]] = []
         self.sent: list[dict[str, Any]] = []  # {"method", "chat_id", "text", "buttons", "message_id"}
         self.errors: list[str] = []
+        self.introductions: list[tuple[str, dict[str, Any]]] = []
         self.failures: dict[str, list[int | str]] = {}  # per method: statuses to answer next
         self.polls: list[dict[str, Any]] = []  # each getUpdates: {"offset", "returned": [ids]}
         self.held = 0  # sends waiting for release()
@@ -182,7 +183,10 @@ class BotAPIServer:
             if not self._wait_for_release():
                 raise _Dropped
             return self._record(method, params)
-        if method in ("answerCallbackQuery", "deleteWebhook", "setWebhook", "setMyCommands", "close", "logOut"):
+        if method in ("setMyCommands", "setMyDescription", "setMyShortDescription"):
+            self.introductions.append((method, params))  # the "/" menu and the empty-chat screen
+            return True
+        if method in ("answerCallbackQuery", "deleteWebhook", "setWebhook", "close", "logOut"):
             return True
         self.errors.append(f"unexpected method {method}")
         return True

@@ -89,6 +89,14 @@ def test_a_killed_bot_restarts_and_the_owner_finishes_with_nothing_lost(tmp_path
         assert bot.returncode == 0, output
         assert TOKEN.split(":")[1] not in output and "Traceback" not in output
         assert not server.errors
+        # One line when it is up, a warning that bot.toml names another bot than Telegram does,
+        # one line when it stops (the output of the bot started again after the kill).
+        assert output.count("sme-bot: Telegram bot @sme_local_bot up (polling); questionnaire tiny 1") == 1
+        assert 'bot.toml says [telegram] username = "sme_bot", Telegram says @sme_local_bot' in output
+        assert output.rstrip().endswith("sme-bot: Telegram bot stopped")
+        menus = [params for method, params in server.introductions if method == "setMyCommands"]
+        assert [m.get("language_code") for m in menus[:2]] == [None, "en"]
+        assert [c["command"] for c in menus[0]["commands"]][:3] == ["start", "back", "skip"]
 
     db = sqlite3.connect(tmp_path / "bot.db")
     assert db.execute("select status from assessments").fetchall() == [("completed",)]

@@ -224,6 +224,24 @@ def _keyboard(buttons: Buttons) -> dict[str, Any]:
     return {"reply_markup": {"inline_keyboard": rows}}
 
 
+# The commands in Telegram's "/" menu, in its order; the others work but need not be offered.
+MENU = ("start", "back", "skip", "restart", "result", "support", "lang", "privacy", "delete", "help")
+
+
+async def introduce(bot: Bot, config: Config, default_language: str) -> str:
+    """Fill Telegram's "/" menu and the empty-chat screen in both languages (the default language
+    for everyone else); the bot's @username, as Telegram knows it."""
+    from telegram import BotCommand
+
+    for lang in ("vi", "en"):
+        code = None if lang == default_language else lang
+        await bot.set_my_commands([BotCommand(name, say(f"menu_{name}", lang)) for name in MENU], language_code=code)
+        await bot.set_my_description(say("bot_description", lang, programme=config.programme.name)[:512],
+                                     language_code=code)
+        await bot.set_my_short_description(say("bot_short_description", lang)[:120], language_code=code)
+    return bot.username
+
+
 class TelegramBot:
     def __init__(self, conversation: Conversation, *, config: Config,
                  handled: Callable[[int], None] = lambda update_id: None, sender: Sender = Sender()):

@@ -164,13 +164,16 @@ class Poller:
 
 
 async def run_polling(app: Application, *, stop: asyncio.Event,
-                      poller_options: dict[str, Any] | None = None, ready: Callable[[], None] | None = None) -> None:
+                      poller_options: dict[str, Any] | None = None, ready: Callable[[], None] | None = None,
+                      started: Callable[[], Awaitable[None]] | None = None) -> None:
     """The bot by polling, until `stop` is set: updates handled as they come, confirmed once
     handled; on the way out everything in hand is finished and confirmed."""
     await app.initialize()
     try:
         await app.bot.delete_webhook()  # polling and a webhook exclude each other
         await app.start()
+        if started is not None:
+            await started()  # the "/" menu filled, the line that says the bot is up
         poller = Poller(app, **(poller_options or {}))
         if ready is not None:
             ready()
