@@ -37,6 +37,10 @@ class StorageError(SmeBotError):
     """The database cannot be opened or written (read-only, locked, not a database)."""
 
 
+class DatabaseBusy(StorageError):
+    """Another writer held the database longer than the busy timeout; trying again may work."""
+
+
 class ConfigError(SmeBotError):
     """bot.toml is missing a value or holds a wrong one."""
 

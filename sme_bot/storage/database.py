@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sme_bot.errors import StorageError
+from sme_bot.errors import DatabaseBusy, StorageError
 from sme_bot.startup import numpy_hidden
 
 with numpy_hidden():
@@ -100,7 +100,9 @@ class Database:
         try:
             yield
         except sqlite3.OperationalError as error:
-            raise StorageError(_explain(self.path, str(error))) from None
+            message = str(error)
+            busy = "locked" in message or "busy" in message
+            raise (DatabaseBusy if busy else StorageError)(_explain(self.path, message)) from None
         except sqlite3.IntegrityError as error:
             raise StorageError(f"database error in {self.path}: {error}") from None
         except sqlite3.DatabaseError as error:

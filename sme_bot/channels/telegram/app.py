@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,11 +35,11 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from sme_bot.channels import chat
-from sme_bot.channels.chat import Buttons, Capabilities, Conversation, Programme, Reply, User
+from sme_bot.channels.chat import Buttons, Capabilities, Conversation, Message, Programme, Reply, User
 from sme_bot.channels.telegram.ratelimit import ChatRateLimiter
 from sme_bot.channels.telegram.updates import PerChatUpdateProcessor
 from sme_bot.config import Config
-from sme_bot.errors import SmeBotError
+from sme_bot.errors import DatabaseBusy, SmeBotError
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.redaction import hide, redact
@@ -54,6 +54,9 @@ CHANNEL = "telegram"
 CAPABILITIES = Capabilities(CHANNEL)
 # Pauses before sending again after a time-out or a dropped connection (seconds).
 NETWORK_RETRY_PAUSES = (0.5, 2.0, 5.0)
+# Pauses before trying an update again when another program held the database past its busy
+# timeout (5 s each try): a staff export or a backup, briefly.
+BUSY_PAUSES = (0.5, 2.0)
 # How often due reminders are looked for; a reminder is at most this late.
 REMINDER_CHECK_SECONDS = 600
 # How often the marks of updates already handled are thinned out (see AssessmentService).
@@ -111,7 +114,8 @@ def limit_webhook_requests() -> None:
 def build_application(config: Config, questionnaire: Questionnaire, store: Store, *, token: str,
                       request: BaseRequest | None = None, now: Callable[[], datetime] = lambda: datetime.now(UTC),
                       reminders: bool = True, rate_limit: bool = True, webhook_secret: str | None = None,
-                      retry_pauses: tuple[float, ...] = NETWORK_RETRY_PAUSES) -> Application:
+                      retry_pauses: tuple[float, ...] = NETWORK_RETRY_PAUSES,
+                      busy_pauses: tuple[float, ...] = BUSY_PAUSES) -> Application:
     """The bot as a PTB Application; tests pass `request` to replace only the HTTP layer, and
     benchmarks turn off the rate limiter to measure the bot rather than Telegram's send budget.
     From here on neither the token nor the webhook secret can appear in a log line."""
@@ -128,7 +132,8 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
                                 reminder_after=timedelta(hours=config.assessment.reminder_hours), now=now)
     programme = Programme(name=config.programme.name, contact=config.programme.contact)
     conversation = Conversation(service, programme, CAPABILITIES, default_language=config.assessment.language)
-    bot = TelegramBot(conversation, config=config, handled=processor.done, sender=Sender(retry_pauses))
+    bot = TelegramBot(conversation, config=config, handled=processor.done, sender=Sender(retry_pauses),
+                      busy_pauses=busy_pauses)
     processor.on_flood = lambda update: app.create_task(bot.slow_down(update, app.bot), update=update)
     # Before everything else: outside private chats nothing is read or stored.
     app.add_handler(TypeHandler(Update, bot.outside_private), group=-1)
@@ -244,9 +249,13 @@ async def introduce(bot: Bot, config: Config, default_language: str) -> str:
 
 class TelegramBot:
     def __init__(self, conversation: Conversation, *, config: Config,
-                 handled: Callable[[int], None] = lambda update_id: None, sender: Sender = Sender()):
+                 handled: Callable[[int], None] = lambda update_id: None, sender: Sender = Sender(),
+                 busy_pauses: tuple[float, ...] = BUSY_PAUSES,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.config = config
         self.sender = sender
+        self.busy_pauses = busy_pauses  # before trying a locked database again (seconds)
+        self.sleep = sleep
         self.conversation = conversation
         self.service = conversation.service
         self.chats = self.service.chats(CHANNEL)
@@ -396,11 +405,24 @@ class TelegramBot:
         if user is None:
             log.info("update %s: no sender, ignored", update.update_id)
             return
-        with self.service.transaction():
-            if not self.chats.first_time(update.update_id):
-                log.info("update %s: repeated, ignored", update.update_id)
-                return
-            reply = event(user)
+        for pause in (*self.busy_pauses, None):
+            try:
+                with self.service.transaction():
+                    if not self.chats.first_time(update.update_id):
+                        log.info("update %s: repeated, ignored", update.update_id)
+                        return
+                    reply = event(user)
+                break
+            except DatabaseBusy:
+                # Another program held the file (a staff export, a backup): nothing of this update
+                # was written. Try again a little later; in the end, ask the owner to.
+                if pause is None:
+                    log.warning("update %s: the database stayed locked; the owner is asked to send it again",
+                                update.update_id)
+                    # In the default language: reading the chat's own would touch the database again.
+                    reply = Reply([Message(say("try_again", self.conversation.default_language))])
+                    break
+                await self.sleep(pause)
         self.handled(update.update_id)
         await self._deliver(update, context, user, reply)
 
