@@ -49,7 +49,7 @@ def start_bot(config: Path, api: FakeZaloAPI) -> subprocess.Popen:
                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "SME_BOT_ZALO_TOKEN": api.token})
     assert bot.stdout is not None
     for line in bot.stdout:
-        if "polling" in line:
+        if line.startswith("sme-bot: Zalo bot ") and "polling;" in line:
             return bot
     raise AssertionError(f"sme-bot zalo run did not start: exit {bot.wait()}")
 

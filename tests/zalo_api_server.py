@@ -17,6 +17,7 @@ Where Zalo's docs are silent, it assumes:
 import itertools
 import json
 import queue
+import secrets
 import sys
 import threading
 import time
@@ -61,8 +62,10 @@ class _Server(ThreadingHTTPServer):
 class FakeZaloAPI:
     """Use as ``with FakeZaloAPI() as api:``; point a client at ``api.base_url`` with ``api.token``."""
 
-    def __init__(self, token: str = "3141592653589793238:FakeZaloBotToken_x9Q", *, poll_cap: float = 0.2) -> None:
-        self.token = token
+    def __init__(self, token: str | None = None, *, poll_cap: float = 0.2) -> None:
+        # A token of its own for each fake: bots of tests running side by side are different bots
+        # (sme-bot allows one poller per token on a machine).
+        self.token = token or f"3141592653589793238:FakeZaloBotToken_{secrets.token_hex(4)}"
         self.poll_cap = poll_cap  # longest a getUpdates waits, whatever timeout it asks for
         self.calls: list[Call] = []
         self.delivered: list[Call] = []  # sendMessage/sendPhoto calls Zalo accepted
