@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from sme_bot.errors import Problem
-from sme_bot.questionnaire import Framework, Questionnaire
+from sme_bot.questionnaire import SHORT_LABEL_MAX, Framework, Questionnaire
 
 Found = Iterator[tuple[str, str, str]]  # (where, what, fix)
 
@@ -117,6 +117,48 @@ def _multi(q: Questionnaire) -> Found:
             yield where, f"max_choices {question.max_choices} does not fit {len(question.options)} options", "use a number from 1 to the number of options"
 
 
+def _short_labels(q: Questionnaire) -> Found:
+    for question in q.all_questions:
+        for option in question.options:
+            for lang in ("vi", "en"):
+                length = len(option.short(lang)) if option.short else 0
+                if length > SHORT_LABEL_MAX:
+                    yield (f"question '{question.id}' › option '{option.id}'",
+                           f"short.{lang} has {length} characters, more than {SHORT_LABEL_MAX}",
+                           f"shorten it to at most {SHORT_LABEL_MAX}: it is the text of a chat button")
+
+
+def _sub_indices(q: Questionnaire) -> Found:
+    for question in q.profile:
+        if question.sub_index is not None:
+            yield f"question '{question.id}'", "profile questions are not scored, so stand for no sub-index", "remove its sub_index"
+    for question in q.questions:
+        pillar = q.framework.pillar_by_id.get(question.pillar or "")
+        if pillar is None:
+            continue  # _pillars_known reports it
+        where = f"question '{question.id}'"
+        known = ", ".join(s.id for s in pillar.sub_indices)
+        if question.sub_index is not None and pillar.sub_index(question.sub_index) is None:
+            if known:
+                yield where, f"sub_index '{question.sub_index}' is not a sub-index of pillar '{pillar.id}'", f"use one of {known}"
+            else:
+                yield (where, f"sub_index '{question.sub_index}' is given, but pillar '{pillar.id}' has no sub-indices",
+                       "declare the pillar's sub_indices in the framework file, or remove sub_index")
+        elif q.maps_sub_indices and question.sub_index is None and question.max_points > 0 and known:
+            yield where, "has no sub_index, and the file sets maps_sub_indices = true", f"add sub_index = one of {known}"
+    if not q.maps_sub_indices:
+        return
+    for pillar in q.pillars:
+        if not pillar.sub_indices:
+            yield (f"pillar '{pillar.id}'", "has no sub-indices in the framework, and the file sets maps_sub_indices = true",
+                   "declare them in the framework file, or remove maps_sub_indices")
+        for sub in pillar.sub_indices:
+            if not any(x.pillar == pillar.id and x.sub_index == sub.id and x.max_points > 0 for x in q.questions):
+                yield (f"pillar '{pillar.id}' › sub-index '{sub.id}'",
+                       f"no scored question stands for it ({sub.points} points in the model), and the file sets maps_sub_indices = true",
+                       f'add a question with pillar = "{pillar.id}" and sub_index = "{sub.id}", or remove maps_sub_indices')
+
+
 def _levels(f: Framework) -> Found:
     numbers = [lv.level for lv in f.levels]
     if numbers != list(range(len(numbers))):
@@ -160,10 +202,14 @@ def _unique_pillars(f: Framework) -> Found:
     for pid, count in Counter(p.id for p in f.pillars).items():
         if count > 1:
             yield f"pillar '{pid}'", f"is defined {count} times", "define each pillar once"
+    for pillar in f.pillars:
+        for sid, count in Counter(s.id for s in pillar.sub_indices).items():
+            if count > 1:
+                yield f"pillar '{pillar.id}'", f"sub-index '{sid}' is defined {count} times", "define each sub-index once"
 
 
 CHECKS: list[Callable[[Questionnaire], Found]] = [
     _unique_question_ids, _unique_option_ids, _pillars_known, _pillars_grouped,
-    _pillar_points, _conditions, _numbers, _multi,
+    _pillar_points, _conditions, _numbers, _multi, _short_labels, _sub_indices,
 ]
 FRAMEWORK_CHECKS: list[Callable[[Framework], Found]] = [_unique_pillars, _levels, _roadmap]

@@ -46,8 +46,9 @@ class Commands(click.Group):
 def main() -> None:
     """Digital-readiness self-assessment for small and medium businesses.
 
-    Scores a business on the national DBI ladder (Mức 0–5, six pillars) and gives it
-    concrete next steps. Start with the console demo:
+    Scores a business on the six-pillar DBI model of Decision 1970/QĐ-BTTTT (Mức 0–5) and
+    gives it concrete next steps: a self-assessment, not an official DBI result (that is done on
+    dbi.gov.vn, under Decision 1567/QĐ-BKHCN). Start with the console demo:
 
         sme-bot console
     """

@@ -18,7 +18,7 @@ FRAMEWORK_DIR = "frameworks"
 _LANGUAGE_NAMES = {"vi": "Vietnamese", "en": "English"}
 # List keys whose items are named in messages by their id rather than their index.
 _NAMED_LISTS = {"questions": "question", "profile": "question", "options": "option",
-                "pillars": "pillar", "bands": "band", "levels": "level", "roadmap": "roadmap", "steps": "step"}
+                "pillars": "pillar", "sub_indices": "sub-index", "bands": "band", "levels": "level", "roadmap": "roadmap", "steps": "step"}
 
 
 def bundled_dir() -> Path:

@@ -9,13 +9,15 @@ from sme_bot.questionnaire import Condition, Question, Questionnaire
 def outline_json(q: Questionnaire) -> dict[str, Any]:
     def question(x: Question) -> dict[str, Any]:
         data = x.model_dump(mode="json", exclude_defaults=True, exclude={"yes_points", "no_points"})
-        return {**data, "options": [o.model_dump(mode="json") for o in x.options], "max_points": x.max_points}
+        options = [o.model_dump(mode="json", exclude_none=True) for o in x.options]
+        return {**data, "options": options, "max_points": x.max_points}
 
     return {
         "id": q.id, "version": q.version, "title": q.title.model_dump(), "framework": q.framework.id,
         "max_points": sum(q.pillar_max.values()),
         "profile": [question(x) for x in q.profile],
         "pillars": [{"id": p.id, "name": p.name.model_dump(), "weight": p.weight, "max_points": q.pillar_max[p.id],
+                     "sub_indices": [s.model_dump(mode="json") for s in p.sub_indices],
                      "questions": [question(x) for x in q.questions if x.pillar == p.id]} for p in q.pillars],
         "levels": [lv.model_dump(mode="json", exclude_none=True) for lv in q.levels],
     }
@@ -49,7 +51,31 @@ def outline_text(q: Questionnaire, lang: str, *, markdown: bool = False) -> str:
             if x.type == "text":
                 lines.append("   " + "_" * 40)
             lines.append("")
+    if markdown:
+        lines += _mapping(q, numbers, lang)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _mapping(q: Questionnaire, numbers: dict[str, int], lang: str) -> list[str]:
+    """A table of the model's sub-indices and the questions that stand for each, so a reader sees
+    what the questionnaire asks about and what it leaves out ("—" where no question does)."""
+    if not any(p.sub_indices for p in q.pillars):
+        return []
+    columns = say("outline_mapping_columns", lang).split(" | ")
+    lines = ["", f"## {say('outline_mapping', lang)}", "", q.framework.source, "",
+             "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for pillar in q.pillars:
+        scored = [x for x in q.questions if x.pillar == pillar.id and x.max_points > 0]
+        rows = [(sub.name(lang), str(sub.points), [x for x in scored if x.sub_index == sub.id])
+                for sub in pillar.sub_indices]
+        known = {sub.id for sub in pillar.sub_indices}
+        unnamed = [x for x in scored if x.sub_index not in known]
+        if unnamed:
+            rows.append((say("outline_no_sub_index", lang), "", unnamed))
+        for name, points, questions in rows:
+            listed = ", ".join(f"{numbers[x.id]} ({x.id})" for x in questions) or "—"
+            lines.append(f"| {pillar.name(lang)} | {name} | {points} | {listed} | {sum(x.max_points for x in questions)} |")
+    return lines
 
 
 def _condition(q: Questionnaire, cond: Condition, numbers: dict[str, int], lang: str) -> str:

@@ -24,6 +24,11 @@ NonEmpty = Annotated[
 ]
 
 
+# Chat buttons show a label whole only up to about this length on a phone; a longer option
+# carries a `short` label for its button (checks.py refuses a longer one).
+SHORT_LABEL_MAX = 40
+
+
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -44,6 +49,12 @@ class Option(Model):
     points: int = 0
     # "None of these": picking it alone is allowed, alongside others is not.
     exclusive: bool = False
+    # What a button shows when the label is too long for one; the full label stays the answer's
+    # text everywhere else (and chats print it above the buttons).
+    short: Text | None = None
+
+    def button_label(self, lang: str) -> str:
+        return self.short(lang) if self.short else self.label(lang)
 
 
 class Band(Model):
@@ -84,6 +95,8 @@ class Question(Model):
     help: Text | None = None
     required: bool = True
     pillar: Id | None = None
+    # Which of its pillar's sub-indices in the framework this question stands for.
+    sub_index: Id | None = None
     options: tuple[Option, ...] = ()
     # multi: the most points one answer can earn; points beyond it are not counted.
     cap: int | None = None
@@ -154,12 +167,25 @@ class Question(Model):
         return next((o for o in self.options if o.id == option_id), None)
 
 
+class SubIndex(Model):
+    """A part of a pillar in the source model, with the points it carries there; questions name
+    it with `sub_index` so the file shows which parts of the model it asks about."""
+
+    id: Id
+    name: Text
+    points: int = Field(gt=0)
+
+
 class Pillar(Model):
     id: Id
     name: Text
     description: Text
     # How much a gap in this pillar matters when ranking roadmap steps.
     weight: float = Field(gt=0)
+    sub_indices: tuple[SubIndex, ...] = ()
+
+    def sub_index(self, sub_id: str) -> SubIndex | None:
+        return next((s for s in self.sub_indices if s.id == sub_id), None)
 
 
 class Level(Model):
@@ -233,6 +259,9 @@ class Questionnaire(Model):
     framework: Framework
     # Declared so a file's author states the intended maximum and the loader checks it.
     pillar_max: dict[Id, int]
+    # The file claims to cover every sub-index of every pillar: `validate` then names any that no
+    # question stands for, and any scored question without a sub_index.
+    maps_sub_indices: bool = False
     profile: tuple[Question, ...] = ()
     questions: tuple[Question, ...] = Field(min_length=1)
 

@@ -380,7 +380,9 @@ class Conversation:
         lines = [render.heading(q, prompt, lang), "", question.text(lang)]
         if question.help:
             lines.append(question.help(lang))
-        if not self.can.buttons:
+        # Without buttons the options are typed back by number; with buttons they are listed in full
+        # only when a button carries a shortened label, so the whole text is still read.
+        if not self.can.buttons or any(option.short for option in question.options):
             lines += [f"{number}. {option.label(lang)}" for number, option in enumerate(question.options, start=1)]
         hint = render.hint(question, lang, buttons=self.can.buttons)
         if hint:
@@ -396,7 +398,7 @@ class Conversation:
         aid, pos = session.assessment.id, session.questionnaire.position[question.id]
         rows: Buttons = []
         for i, option in enumerate(question.options):
-            label = option.label(lang)[: self.can.max_label]
+            label = option.button_label(lang)[: self.can.max_label]
             if question.type == "multi":
                 mark = "✓ " if option.id in selected else ""
                 rows.append([(mark + label, data.encode_toggle(aid, pos, i))])
