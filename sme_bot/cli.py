@@ -659,3 +659,105 @@ def _open(config_path: Path | None, db_path: Path | None, questionnaire_name: st
     click.get_current_context().call_on_close(store.close)
     return config, store, q
 
+
+
+# -- staff accounts for the staff area ------------------------------------------------------------------
+
+
+@main.group()
+def staff() -> None:
+    """Accounts for the staff area in a browser (`sme-bot serve`, then /staff).
+
+    An admin can create cohorts, download identities and read the audit; a viewer can see
+    cohorts and download pseudonymous rows. Every change here is recorded in the audit.
+
+        sme-bot staff add lan --role admin
+    """
+
+
+def _accounts(config_path: Path | None, db_path: Path | None):  # type: ignore[no-untyped-def]
+    from sme_bot.accounts import Accounts
+    from sme_bot.config import load_config
+    from sme_bot.storage import Store
+
+    config = load_config(config_path)
+    store = Store(db_path or config.storage.database)
+    click.get_current_context().call_on_close(store.close)
+    return Accounts(store)
+
+
+def _by() -> str:
+    """Who made a change, for the audit: the command line and the system user who ran it."""
+    import getpass
+
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return "command line"
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@staff.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "viewer"]), required=True,
+              help="admin: cohorts, identities, audit; viewer: cohorts and pseudonymous downloads.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (for scripts).")
+@_config_options
+def staff_add(name: str, role: str, password_stdin: bool, db_path: Path | None, config_path: Path | None) -> None:
+    """Make an account; asks for its password twice (at least 10 characters).
+
+    \b
+        sme-bot staff add lan --role admin
+        printf '%s\\n' "$PASSWORD" | sme-bot staff add minh --role viewer --password-stdin
+    """
+    accounts = _accounts(config_path, db_path)
+    accounts.ensure_new(name)  # before the password is asked for
+    account = accounts.add(name, role, _new_password(password_stdin), by=_by())
+    click.echo(f"account {account.name} ({account.role}) added", err=True)
+
+
+@staff.command("list")
+@_config_options
+def staff_list(db_path: Path | None, config_path: Path | None) -> None:
+    """Each account with its role, when it was made, and whether it is locked.
+
+        sme-bot staff list
+    """
+    rows = _accounts(config_path, db_path).all()
+    if not rows:
+        click.echo("no accounts yet; `sme-bot staff add NAME --role admin` makes one", err=True)
+    for row in rows:
+        locked = f"  locked until {row['locked_until']}" if row["locked_until"] else ""
+        click.echo(f"{row['name']}\t{row['role']}\t{row['created_at']}{locked}")
+
+
+@staff.command("remove")
+@click.argument("name")
+@_config_options
+def staff_remove(name: str, db_path: Path | None, config_path: Path | None) -> None:
+    """Remove an account; its sessions end at their next page.
+
+        sme-bot staff remove minh
+    """
+    _accounts(config_path, db_path).remove(name, by=_by())
+    click.echo(f"account {name} removed", err=True)
+
+
+@staff.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (for scripts).")
+@_config_options
+def staff_passwd(name: str, password_stdin: bool, db_path: Path | None, config_path: Path | None) -> None:
+    """Set a new password (it also lifts a lockout and ends the account's sessions).
+
+        sme-bot staff passwd lan
+    """
+    accounts = _accounts(config_path, db_path)
+    accounts.ensure(name)
+    accounts.set_password(name, _new_password(password_stdin), by=_by())
+    click.echo(f"password of {name} changed", err=True)

@@ -78,6 +78,10 @@ class Web(Section):
     starts_per_address: int = Field(default=30, ge=1)
     wrong_codes_per_address: int = Field(default=10, ge=1)
     limit_window_minutes: float = Field(default=10, gt=0, allow_inf_nan=False)
+    # A staff session ends after this long without a page (the staff area, /staff).
+    staff_idle_hours: float = Field(default=8, gt=0, le=24 * 30, allow_inf_nan=False)
+    # Failed staff sign-ins per client address and window, whichever names they try (argon2 costs CPU).
+    staff_signins_per_address: int = Field(default=20, ge=1)
 
 
 class Config(Section):

@@ -2,13 +2,14 @@
 
 `Store` opens the file, brings its schema up to date and hands out each concern on the one
 connection: `assessments` (people, consent, answers, results, cohorts, support), `chats(channel)`
-(a chat channel's own state), `staff` (reads over all rows) and `privacy` (deletion).
+(a chat channel's own state), `staff` (reads over all rows), `privacy` (deletion) and `accounts` (staff accounts, audit).
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sme_bot.storage.accounts import AccountRows
 from sme_bot.storage.assessments import Assessment, AssessmentRows, Person
 from sme_bot.storage.chats import ChatRows
 from sme_bot.storage.database import BUSY_TIMEOUT, Clock, Database
@@ -29,6 +30,7 @@ class Store:
         self.assessments = AssessmentRows(self._database)
         self.staff = StaffReads(self._database)
         self.privacy = Privacy(self._database)
+        self.accounts = AccountRows(self._database)
         self._chats: dict[str, ChatRows] = {}
 
     @property

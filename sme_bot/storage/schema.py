@@ -83,7 +83,17 @@ def _v4_channels(db: sqlite_utils.Database) -> None:
     db.table("support_requests").add_column("contact", str)
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_chats, _v3_reporting, _v4_channels]
+def _v5_staff_accounts(db: sqlite_utils.Database) -> None:
+    """Accounts for the staff area in a browser, and what was done with them (sign-ins, exports)."""
+    db.table("staff_accounts").create({"id": int, "name": str, "role": str, "password_hash": str, "created_at": str,
+                                       "failed": int, "locked_until": str}, pk="id",
+                                      not_null={"name", "role", "password_hash", "created_at"}, defaults={"failed": 0})
+    db.table("staff_accounts").create_index(["name"], unique=True)
+    db.table("staff_audit").create({"id": int, "at": str, "account": str, "action": str, "detail": str}, pk="id",
+                                   not_null={"at", "action"})
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_chats, _v3_reporting, _v4_channels, _v5_staff_accounts]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> None:

@@ -22,14 +22,17 @@ from sme_bot.web import shared
 from sme_bot.web.owners import Limits, Owners
 from sme_bot.web.pages import Pages, Programme
 from sme_bot.web.security import BodyLimit, RateLimit, SecurityHeaders, SignedSession, add_headers
+from sme_bot.web.staff import StaffArea
 
 STATIC = Path(__file__).parent / "static"
 
 
 def create_app(config: Config, questionnaire: Questionnaire, *, database: str | Path, secret: str,
-               clock: Callable[[], float] = time.monotonic, zalo: tuple[str, str] | None = None) -> Starlette:
+               clock: Callable[[], float] = time.monotonic, zalo: tuple[str, str] | None = None,
+               staff_clock: Callable[[], float] = time.time, password_hasher: object = None) -> Starlette:
     """The owners' pages over the database at `database`; `clock` times the rate limits. With
-    `zalo` (the bot's token and webhook secret), Zalo's webhook too, at /zalo/webhook."""
+    `zalo` (the bot's token and webhook secret), Zalo's webhook too, at /zalo/webhook. The staff
+    area (/staff) times sessions and lockouts by `staff_clock`; tests give a cheap `password_hasher`."""
     web = config.web
     window = web.limit_window_minutes * 60
     pages = Pages(Programme(config.programme.name, config.programme.contact),
@@ -38,6 +41,7 @@ def create_app(config: Config, questionnaire: Questionnaire, *, database: str | 
                     wrong_codes=RateLimit(web.wrong_codes_per_address, window, now=clock),
                     minutes=max(1, math.ceil(web.limit_window_minutes)))
     owners = Owners(pages, limits, public_url=web.public_url.rstrip("/"))
+    staff = StaffArea(pages, config, database=database, now=staff_clock, password_hasher=password_hasher)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -45,6 +49,7 @@ def create_app(config: Config, questionnaire: Questionnaire, *, database: str | 
         # belong to the thread that made them.
         store = Store(database)
         owners.service = AssessmentService(store, Questionnaires(questionnaire, config.assessment.questionnaires))
+        staff.open(store, owners.service.questionnaires)
         client = None
         if zalo:
             from sme_bot.channels.zalo.bot import build_bot
@@ -79,7 +84,7 @@ def create_app(config: Config, questionnaire: Questionnaire, *, database: str | 
         return response
 
     return Starlette(
-        routes=[*owners.routes(), *shared.routes(owners, secret), *webhook_routes, Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        routes=[*owners.routes(), *shared.routes(owners, secret), *staff.routes(), *webhook_routes, Mount("/static", StaticFiles(directory=STATIC), name="static")],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, limit=web.body_limit),
                     Middleware(SignedSession, secret=secret)],
         exception_handlers={404: not_found, 405: not_found, 500: server_error},

@@ -1,0 +1,341 @@
+"""The staff area in a browser: sign in, cohorts (with their links and QR code), downloads and the audit.
+
+Every page but the sign-in form needs a signed-in account; every form carries the session's CSRF
+token; the rules (passwords, lockout, roles, cohort codes, exports) live in sme_bot.accounts,
+sme_bot.cohorts and sme_bot.reports.staff, not here.
+
+The staff session sits in the owners' signed cookie under keys of its own (STAFF_KEYS), so a
+staff member who also answered on this browser stays both. It ends after `idle_hours` without a
+page, when the account is removed, or when its password changes (the session holds a key derived
+from the password's hash).
+"""
+
+import asyncio
+import io
+import math
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from sme_bot import cohorts
+from sme_bot.accounts import Account, Accounts, SignIn
+from sme_bot.config import Config
+from sme_bot.errors import StaffError
+from sme_bot.messages import LANGUAGES, say
+from sme_bot.questionnaire import Questionnaire
+from sme_bot.reports import staff as reports
+from sme_bot.service import Questionnaires
+from sme_bot.storage import Store
+from sme_bot.web.pages import Pages, flash
+from sme_bot.web.security import RateLimit, csrf_valid
+
+STAFF_KEYS = ("staff", "staff_key", "staff_seen", "staff_sid")
+# The last-seen time is written back at most this often, so not every page sets a new cookie.
+_TOUCH_SECONDS = 60
+MAX_FIELDS = 20
+MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+Handler = Callable[[Request, Account], Awaitable[Response]]
+FormHandler = Callable[[Request, Account, FormData], Awaitable[Response]]
+
+
+class StaffArea:
+    def __init__(self, pages: Pages, config: Config, *, database: str | Path, now: Callable[[], float] = time.time,
+                 password_hasher: Any = None):
+        self.pages = pages
+        self.config = config
+        self.database = database
+        self.now = now
+        self.idle = config.web.staff_idle_hours * 3600
+        self._hasher = password_hasher
+        self.minutes = max(1, math.ceil(config.web.limit_window_minutes))
+        self.failures = RateLimit(config.web.staff_signins_per_address, config.web.limit_window_minutes * 60, now=now)
+        # Set when the app starts, on the event loop's thread, which then owns the connection.
+        self.store: Store
+        self.accounts: Accounts
+        self.questionnaires: Questionnaires
+
+    def open(self, store: Store, questionnaires: Questionnaires) -> None:
+        self.store = store
+        self.questionnaires = questionnaires
+        self.accounts = Accounts(store, password_hasher=self._hasher, now=self.now)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/staff", self.sign_in_form, methods=["GET"]),
+            Route("/staff/signin", self._form(self.sign_in), methods=["POST"]),
+            Route("/staff/signout", self._post(self.sign_out), methods=["POST"]),
+            Route("/staff/cohorts", self._get(self.cohort_list), methods=["GET"]),
+            Route("/staff/cohorts", self._post(self.create_cohort, admin=True), methods=["POST"]),
+            Route("/staff/cohorts/{code}/qr.png", self._get(self.qr), methods=["GET"]),
+            Route("/staff/export", self._get(self.export_link), methods=["GET"]),
+            Route("/staff/export", self._post(self.export_form), methods=["POST"]),
+            Route("/staff/audit", self._get(self.audit, admin=True), methods=["GET"]),
+        ]
+
+    # -- who is asking ----------------------------------------------------------------------------
+
+    def _account(self, request: Request) -> Account | None:
+        session = request.session
+        seen = session.get("staff_seen")
+        if "staff" not in session or not isinstance(seen, (int, float)):
+            return None
+        now = self.now()
+        account = self.accounts.current(session.get("staff"), session.get("staff_key"))
+        if account is None or now - seen > self.idle:
+            _forget(session)
+            return None
+        if now - seen > _TOUCH_SECONDS:
+            session["staff_seen"] = now
+        return account
+
+    def _get(self, handler: Handler, *, admin: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            lang = request.query_params.get("lang")
+            if lang in LANGUAGES:  # "?lang=en" switches, as on the owners' pages
+                request.session["lang"] = lang
+                return _redirect(request.url.path)
+            account = self._account(request)
+            if account is None:
+                flash(request, say("staff_expired", self.pages.language(request)))
+                return _redirect("/staff")
+            if admin and not account.admin:
+                return self._forbidden(request)
+            return await handler(request, account)
+
+        return endpoint
+
+    def _form(self, handler: Callable[[Request, FormData], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """A form post: no valid CSRF token, no action."""
+
+        async def endpoint(request: Request) -> Response:
+            form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+            if not csrf_valid(request.session, form.get("csrf")):
+                return self.pages.message(request, "web_expired_title", "web_expired", status=403)
+            return await handler(request, form)
+
+        return endpoint
+
+    def _post(self, handler: FormHandler, *, admin: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        async def signed_in(request: Request, form: FormData) -> Response:
+            account = self._account(request)
+            if account is None:
+                flash(request, say("staff_expired", self.pages.language(request)))
+                return _redirect("/staff")
+            if admin and not account.admin:
+                return self._forbidden(request)
+            return await handler(request, account, form)
+
+        return self._form(signed_in)
+
+    def _forbidden(self, request: Request) -> Response:
+        return self.pages.message(request, "staff_forbidden_title", "staff_forbidden", status=403)
+
+    def _render(self, request: Request, template: str, account: Account | None, **context: Any) -> Response:
+        role = say(f"staff_role_{account.role}", self.pages.language(request)) if account else ""
+        return self.pages.render(request, template, account=account, role=role, **context)
+
+    # -- signing in and out -----------------------------------------------------------------------
+
+    async def sign_in_form(self, request: Request) -> Response:
+        lang = request.query_params.get("lang")
+        if lang in LANGUAGES:
+            request.session["lang"] = lang
+            return _redirect("/staff")
+        if self._account(request) is not None:
+            return _redirect("/staff/cohorts")
+        return self._render(request, "staff_login.html", None)
+
+    async def sign_in(self, request: Request, form: FormData) -> Response:
+        lang = self.pages.language(request)
+        address = request.client.host if request.client else "unknown"
+        if self.failures.exceeded(address):
+            # Before any argon2 work: a flood of guesses from one address costs it nothing more.
+            return self.pages.message(request, "web_wait_title", "staff_too_many_signins", status=429,
+                                      minutes=self.minutes, headers={"Retry-After": str(self.minutes * 60)})
+        # argon2 takes tens of milliseconds of CPU: off the event loop, where owners' pages wait.
+        signed = await self._off_loop(self._check, str(form.get("name", "")), str(form.get("password", "")),
+                                      address)
+        if signed.account is None:
+            self.failures.record(address)
+            if signed.locked_until is not None:
+                minutes = max(1, math.ceil((signed.locked_until - self.now()) / 60))
+                return self.pages.message(request, "staff_forbidden_title", "staff_locked", status=429,
+                                          minutes=minutes)
+            flash(request, say("staff_signin_failed", lang))
+            return _redirect("/staff")
+        session = request.session
+        # A new session at sign-in: fresh staff keys and a fresh CSRF token, so nothing known or
+        # planted before (a cookie, a token) is worth anything after. The owner's own keys (their
+        # resume code, language) stay: they belong to whoever answered on this browser.
+        _forget(session)
+        session["csrf"] = secrets.token_urlsafe(32)
+        session.update(staff=signed.account.name, staff_key=signed.key, staff_seen=self.now(),
+                       staff_sid=secrets.token_urlsafe(16))
+        return _redirect("/staff/cohorts")
+
+    async def _off_loop(self, work: Callable[..., Any], *args: Any) -> Any:
+        """`work` in a thread, on a connection of its own (sqlite3's belongs to the thread that made
+        it); inline for an in-memory database, which no other connection can see."""
+        if self._memory:
+            return work(self.store, *args)
+
+        def opened() -> Any:
+            store = Store(self.database)
+            try:
+                return work(store, *args)
+            finally:
+                store.close()
+
+        return await asyncio.to_thread(opened)
+
+    @property
+    def _memory(self) -> bool:
+        return str(self.database) == ":memory:"
+
+    def _check(self, store: Store, name: str, password: str, address: str) -> SignIn:
+        return Accounts(store, password_hasher=self.accounts.hasher, now=self.now).sign_in(name, password,
+                                                                                         address=address)
+
+    async def sign_out(self, request: Request, account: Account, form: FormData) -> Response:
+        self.accounts.record(account, "signed_out")
+        _forget(request.session)
+        request.session["csrf"] = secrets.token_urlsafe(32)
+        flash(request, say("staff_signed_out", self.pages.language(request)))
+        return _redirect("/staff")
+
+    # -- cohorts ------------------------------------------------------------------------------------
+
+    async def cohort_list(self, request: Request, account: Account) -> Response:
+        rows = []
+        for row in self.store.staff.cohorts():
+            started, completed = row["started"] or 0, row["completed"] or 0
+            rate = f"{100 * completed / started:.0f}%" if started else "–"
+            rows.append({**row, "started": started, "completed": completed, "rate": rate})
+        created = (request.session.get("flash") or {}).get("created")
+        return self._render(request, "staff_cohorts.html", account, cohorts=rows,
+                            questionnaires=self._questionnaire_ids(),
+                            links=cohorts.links(self.config, created) if isinstance(created, str) else None,
+                            formats=reports.FORMATS)
+
+    async def create_cohort(self, request: Request, account: Account, form: FormData) -> Response:
+        lang = self.pages.language(request)
+        code = str(form.get("code", "")).strip()
+        try:
+            cohorts.create_cohort(self.store, self.questionnaires, self.config.assessment.questionnaires, code=code,
+                                  name=str(form.get("name", "")), starts=str(form.get("starts", "")),
+                                  ends=str(form.get("ends", "")),
+                                  questionnaire=str(form.get("questionnaire", "")))
+        except cohorts.CohortRefused as refused:
+            flash(request, say(refused.key, lang, **refused.params))
+            return _redirect("/staff/cohorts")
+        self.accounts.record(account, "cohort_created", f"{code} ({form.get('questionnaire')})")
+        flash(request, say("staff_created", lang, code=code), created=code)
+        return _redirect("/staff/cohorts")
+
+    async def qr(self, request: Request, account: Account) -> Response:
+        import segno
+
+        code = request.path_params["code"]
+        if self.store.assessments.cohort(code) is None:
+            return self.pages.message(request, "web_not_found_title", "web_not_found", status=404)
+        image = io.BytesIO()
+        segno.make(cohorts.links(self.config, code).qr, error="m").save(image, kind="png", scale=10, border=2)
+        return Response(image.getvalue(), media_type="image/png",
+                        headers={"Content-Disposition": f'attachment; filename="cohort-{_file_part(code)}.png"'})
+
+    def _questionnaire_ids(self) -> list[str]:
+        return cohorts.questionnaire_ids(self.questionnaires.default.id, self.config.assessment.questionnaires)
+
+    # -- downloads ----------------------------------------------------------------------------------
+
+    async def export_link(self, request: Request, account: Account) -> Response:
+        """A download by address (a bookmark, a script): pseudonymous only, whoever asks; a download
+        with identities is a form post, with its CSRF token."""
+        return await self._export(request, account, request.query_params, identities=False)
+
+    async def export_form(self, request: Request, account: Account, form: FormData) -> Response:
+        identities = form.get("identities") == "yes"
+        if identities and not account.admin:
+            return self._forbidden(request)
+        return await self._export(request, account, form, identities=identities)
+
+    async def _export(self, request: Request, account: Account, values: Mapping[str, Any], *,
+                      identities: bool) -> Response:
+        lang = self.pages.language(request)
+        fmt = str(values.get("format") or "xlsx")
+        cohort = str(values.get("cohort") or "") or None
+        known = {row["code"]: row["questionnaire"] for row in self.store.staff.cohorts()}
+        chosen = str(values.get("questionnaire") or "") or (known.get(cohort) if cohort else None)
+        qid = chosen or self.questionnaires.default.id
+        q = self.questionnaires.get(qid) if qid in self._questionnaire_ids() else None
+        if fmt not in reports.FORMATS or (cohort is not None and cohort not in known) or q is None:
+            flash(request, say("staff_export_bad", lang))
+            return _redirect("/staff/cohorts")
+        if not self.store.staff.count_completed(q.id, cohort):
+            flash(request, say("staff_export_none", lang))
+            return _redirect("/staff/cohorts")
+        folder = Path(tempfile.mkdtemp(prefix="sme-bot-export-"))
+        output = folder / f"sme-bot-{_file_part(cohort or 'all')}-{q.id}.{fmt}"
+        try:
+            # Off the event loop (a large export takes seconds), on a connection of its own.
+            await self._off_loop(self._write, q, cohort, fmt, lang, output, identities)
+        except StaffError:
+            shutil.rmtree(folder, ignore_errors=True)
+            flash(request, say("staff_export_none", lang))
+            return _redirect("/staff/cohorts")
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        self.accounts.record(account, "export_identities" if identities else "export",
+                             f"{fmt} of {cohort or 'all cohorts'}, {q.id}")
+        return FileResponse(output, media_type=MEDIA[fmt], filename=output.name,
+                            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
+
+    def _write(self, store: Store, q: Questionnaire, cohort: str | None, fmt: str, lang: str, output: Path,
+               identities: bool) -> None:
+        def start(total: int) -> Callable[[], None]:
+            return lambda: None
+
+        reports.export(store, q, self.config, cohort=cohort, fmt=fmt, labels=lang, output=output,
+                       with_identities=identities, start=start)
+
+    # -- the audit ----------------------------------------------------------------------------------
+
+    async def audit(self, request: Request, account: Account) -> Response:
+        lang = self.pages.language(request)
+        entries = [{**row, "action": _action(row["action"], lang)} for row in self.accounts.trail()]
+        return self._render(request, "staff_audit.html", account, entries=entries)
+
+
+def _action(action: str, lang: str) -> str:
+    try:
+        return say(f"staff_action_{action}", lang)
+    except KeyError:  # an action recorded by a later release
+        return action
+
+
+def _file_part(code: str) -> str:
+    """A cohort code as part of a file name: codes made by `sme-bot demo-data` are not checked, and
+    a header cannot carry any character."""
+    return code if cohorts.CODE_SHAPE.fullmatch(code) else "cohort"
+
+
+def _forget(session: dict[str, Any]) -> None:
+    for key in STAFF_KEYS:
+        session.pop(key, None)
+
+
+def _redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)

@@ -1,0 +1,309 @@
+"""The staff area (/staff) through the real app under uvicorn on loopback and plain HTTP (httpx):
+who may see what, CSRF on every form, sign-in, lockout, session expiry, cohorts, downloads, audit."""
+
+import csv
+import io
+import re
+import tempfile
+import time
+
+import httpx
+import pytest
+from staff_site import CHEAP, PASSWORDS, add_accounts, add_completed
+from starlette.routing import Route
+from web_server import Owner, serving
+
+from sme_bot import loader
+from sme_bot.config import Config, Web
+from sme_bot.storage import Store
+from sme_bot.web.app import create_app
+
+SECRET = "a staff test key that is long enough to sign"
+# Reached without signing in: the sign-in form and the form's own post.
+OPEN = {"/staff", "/staff/signin"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return loader.load("quick-check")
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "staff.db"
+    add_accounts(path)
+    return path
+
+
+def app_for(quick, db, clock, config=None):
+    return create_app(config or Config(), quick, database=db, secret=SECRET, staff_clock=clock,
+                      password_hasher=CHEAP)
+
+
+@pytest.fixture
+def site(quick, db, clock):
+    with serving(app_for(quick, db, clock)) as url:
+        yield url
+
+
+def signed_in(url, name="lan", password=None):
+    person = Owner(url)
+    person.get("/staff")
+    person.post("/staff/signin", {"name": name, "password": password or PASSWORDS[name]})
+    return person
+
+
+def rows(db, sql):
+    store = Store(db)
+    try:
+        return store.db.execute(sql).fetchall()
+    finally:
+        store.close()
+
+
+def audit(db):
+    return rows(db, "select account, action, detail from staff_audit order by id")
+
+
+def staff_routes(app):
+    return [(route.path, method) for route in app.routes if isinstance(route, Route) and route.path.startswith("/staff")
+            for method in sorted(route.methods or ()) if method != "HEAD"]
+
+
+# -- who may reach what ------------------------------------------------------------------------------
+
+
+def test_every_staff_route_refuses_without_a_signed_in_session(quick, db, clock):
+    app = app_for(quick, db, clock)
+    routes = staff_routes(app)
+    # Taken from the app's own routes: a page added later is checked without a line here.
+    assert {("/staff/cohorts", "GET"), ("/staff/cohorts", "POST"), ("/staff/export", "GET"), ("/staff/audit", "GET"),
+            ("/staff/export", "POST"), ("/staff/signout", "POST"), ("/staff/cohorts/{code}/qr.png", "GET")} <= set(routes)
+    add_completed(db, quick)
+    with serving(app) as url:
+        stranger = Owner(url)
+        stranger.get("/staff")
+        token = stranger.csrf  # a valid token of this anonymous session: the session is what is missing
+        for path, method in routes:
+            if path in OPEN:
+                continue
+            address = path.replace("{code}", "DX2026") + ("?format=csv" if "export" in path else "")
+            data = {"csrf": token, "code": "DX2026", "name": "x", "questionnaire": "quick-check", "format": "csv"}
+            response = stranger.http.request(method, address, data=data if method == "POST" else None,
+                                             follow_redirects=False)
+            assert response.status_code in (303, 403), (method, path)
+            if response.status_code == 303:
+                assert response.headers["location"] == "/staff", (method, path)
+            assert "text/csv" not in response.headers.get("content-type", "")
+    assert rows(db, "select count(*) from cohorts") == [(0,)]
+
+
+def test_every_staff_post_is_refused_without_the_sessions_csrf_token(quick, db, clock):
+    app = app_for(quick, db, clock)
+    posts = [path for path, method in staff_routes(app) if method == "POST"]
+    assert {"/staff/signin", "/staff/signout", "/staff/cohorts", "/staff/export"} <= set(posts)
+    add_completed(db, quick)
+    with serving(app) as url:
+        admin = signed_in(url)
+        other = Owner(url)
+        other.get("/staff")
+        for path in posts:
+            for token in ("", "forged", other.csrf):  # none, made up, another session's
+                refused = admin.http.post(path, data={"csrf": token, "code": "DX2026", "name": "x", "format": "csv",
+                                                      "questionnaire": "quick-check", "password": PASSWORDS["lan"]},
+                                          follow_redirects=False)
+                assert refused.status_code == 403, path
+        # Still signed in (sign-out was refused too), and nothing was made.
+        assert admin.get("/staff/cohorts").url.path == "/staff/cohorts"
+    assert rows(db, "select count(*) from cohorts") == [(0,)]
+    assert [action for _, action, _ in audit(db)].count("export") == 0
+
+
+def test_signing_in_makes_a_new_session_and_signing_out_ends_it(site, db):
+    person = Owner(site)
+    person.get("/staff")
+    before, token = person.http.cookies["sme_bot"], person.csrf
+    person.post("/staff/signin", {"name": " LAN ", "password": PASSWORDS["lan"]})
+    assert person.page and "Tài khoản: lan (quản trị)" in person.page
+    assert person.http.cookies["sme_bot"] != before and person.csrf != token
+    # The cookie from before signing in is worth nothing after.
+    planted = httpx.Client(base_url=site, cookies={"sme_bot": before}, follow_redirects=False)
+    assert planted.get("/staff/cohorts").headers["location"] == "/staff"
+    person.post("/staff/signout")
+    assert person.notice == "Bạn đã đăng xuất."
+    assert person.http.get("/staff/cohorts").url.path == "/staff"
+    assert [action for _, action, _ in audit(db)][-2:] == ["signed_in", "signed_out"]
+
+
+def test_a_wrong_password_says_nothing_about_which_part_was_wrong(site, db):
+    for name, password in (("lan", "not-the-password"), ("nobody", "whatever-it-is")):
+        person = Owner(site)
+        person.get("/staff")
+        person.post("/staff/signin", {"name": name, "password": password})
+        assert person.notice == "Tên tài khoản hoặc mật khẩu không đúng." and person.http.get(
+            "/staff/cohorts").url.path == "/staff"
+    assert [row[:2] for row in audit(db)][-2:] == [("lan", "sign_in_failed"), ("nobody", "sign_in_failed")]
+
+
+def test_five_failures_lock_the_account_for_15_minutes(site, db, clock):
+    person = Owner(site)
+    person.get("/staff")
+    token = person.csrf
+    for attempt in range(5):
+        failed = person.post("/staff/signin", {"name": "lan", "password": "guess-guess-guess"}, csrf=token)
+        assert failed.status_code == (429 if attempt == 4 else 200)  # the fifth locks it at once
+    # Locked: even the right password is refused, and it says how long to wait.
+    locked = person.post("/staff/signin", {"name": "lan", "password": PASSWORDS["lan"]}, csrf=token)
+    assert locked.status_code == 429 and "15 phút" in locked.text
+    assert rows(db, "select locked_until is not null from staff_accounts where name = 'lan'") == [(1,)]
+    # Another account is not locked with it.
+    assert "Tài khoản: minh" in signed_in(site, "minh").page
+    clock.now += 15 * 60 + 1
+    assert "Tài khoản: lan" in signed_in(site).page
+    details = [detail for account, action, detail in audit(db) if account == "lan" and action == "sign_in_failed"]
+    assert len(details) == 6 and "locked for 15 minutes" in details[4] and details[5].startswith("account locked")
+
+
+def test_failed_sign_ins_are_limited_per_address_whatever_names_are_tried(quick, db, clock):
+    with serving(app_for(quick, db, clock, Config(web=Web(staff_signins_per_address=3)))) as url:
+        guesser = Owner(url)
+        guesser.get("/staff")
+        token = guesser.csrf
+        for name in ("an", "binh", "chi"):
+            guesser.post("/staff/signin", {"name": name, "password": "guess-guess-1"}, csrf=token)
+        waited = guesser.post("/staff/signin", {"name": "lan", "password": PASSWORDS["lan"]}, csrf=token)
+        assert waited.status_code == 429 and waited.headers["retry-after"] == "600" and "10 phút" in waited.text
+        clock.now += 601
+        assert "Tài khoản: lan" in signed_in(url).page
+    # The refused attempt was not even tried: three failures recorded, then the sign-in.
+    assert [action for _, action, _ in audit(db)][2:] == ["sign_in_failed"] * 3 + ["signed_in"]
+
+
+def test_a_session_ends_after_8_idle_hours_and_with_a_new_password(site, db, clock):
+    person = signed_in(site)
+    clock.now += 7 * 3600
+    assert person.get("/staff/cohorts").url.path == "/staff/cohorts"  # seen: the idle time starts again
+    clock.now += 8 * 3600 + 1
+    assert person.get("/staff/cohorts").url.path == "/staff"
+    assert person.notice == "Phiên làm việc đã hết hạn hoặc chưa đăng nhập. Hãy đăng nhập."
+    person = signed_in(site)
+    store = Store(db)
+    try:
+        from sme_bot.accounts import Accounts
+
+        Accounts(store, password_hasher=CHEAP).set_password("lan", "Another-pass-77", by="test")
+    finally:
+        store.close()
+    assert person.get("/staff/cohorts").url.path == "/staff"
+
+
+# -- roles -------------------------------------------------------------------------------------------
+
+
+def test_a_viewer_cannot_create_cohorts_download_identities_or_read_the_audit(site, db, quick):
+    add_completed(db, quick)
+    viewer = signed_in(site, "minh")
+    page = viewer.page
+    assert "Tài khoản: minh (chỉ xem)" in page and 'name="identities"' not in page and 'action="/staff/cohorts"' not in page
+    token = viewer.csrf
+    assert viewer.post("/staff/cohorts", {"code": "V1", "name": "x", "questionnaire": "quick-check"}).status_code == 403
+    assert viewer.post("/staff/export", {"format": "csv", "identities": "yes"}, csrf=token).status_code == 403
+    assert viewer.http.get("/staff/audit").status_code == 403
+    # A download by address never has identities, whatever it asks for.
+    pseudonymous = viewer.http.get("/staff/export?format=csv&identities=yes&with_identities=1")
+    assert pseudonymous.status_code == 200 and "external_id" not in pseudonymous.text
+    assert "84912345678" not in pseudonymous.text and "Cà phê Hạnh" not in pseudonymous.text
+    assert rows(db, "select count(*) from cohorts") == [(0,)]
+    assert [action for account, action, _ in audit(db) if account == "minh"] == ["account_added", "signed_in", "export"]
+
+
+# -- cohorts, downloads, audit ---------------------------------------------------------------------------
+
+
+def test_an_admin_creates_a_cohort_and_gets_its_links_and_qr_code(quick, db, clock):
+    config = Config(web=Web(public_url="https://dx.example.vn/"))
+    with serving(app_for(quick, db, clock, config)) as url:
+        admin = signed_in(url)
+        admin.post("/staff/cohorts", {"code": "DX2026", "name": "Hội nghị Đồng Xoài", "starts": "2026-11-20",
+                                      "ends": "2026-11-21", "questionnaire": "quick-check"})
+        page = admin.page
+        assert admin.notice == "Đã tạo nhóm DX2026."
+        for line in ("https://dx.example.vn/c/DX2026", "https://t.me/sme_bot?start=DX2026", "gõ mã DX2026"):
+            assert line in page
+        assert re.search(r"<td>0</td><td>0</td><td>–</td>", page)
+        admin.post("/staff/cohorts", {"code": "DX2026", "name": "again", "questionnaire": "quick-check"})
+        assert admin.notice == "Mã nhóm DX2026 đã có; hãy chọn mã khác."
+        for bad, notice in (({"code": "có dấu"}, "Mã nhóm chỉ gồm"), ({"name": " "}, "Hãy đặt tên"),
+                            ({"ends": "2026-01-01"}, "Ngày không hợp lệ"), ({"questionnaire": "../x"}, "Không có bộ")):
+            form = {"code": "NEW1", "name": "n", "starts": "2026-02-01", "ends": "", "questionnaire": "quick-check", **bad}
+            admin.post("/staff/cohorts", form)
+            assert admin.notice.startswith(notice), bad
+        qr = admin.http.get("/staff/cohorts/DX2026/qr.png")
+        assert qr.headers["content-type"] == "image/png" and qr.content.startswith(b"\x89PNG")
+        assert admin.http.get("/staff/cohorts/NOPE/qr.png").status_code == 404
+    assert rows(db, "select code, name, starts, ends, questionnaire from cohorts") == [
+        ("DX2026", "Hội nghị Đồng Xoài", "2026-11-20", "2026-11-21", "quick-check")]
+    assert ("lan", "cohort_created", "DX2026 (quick-check)") in audit(db)
+
+
+def test_cohort_figures_and_downloads_with_and_without_identities(site, db, quick, monkeypatch, tmp_path):
+    # The app runs in this process: its temporary files go here, where the test can see them go.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    admin = signed_in(site)
+    admin.post("/staff/cohorts", {"code": "HN1", "name": "Hà Nội", "questionnaire": "quick-check"})
+    add_completed(db, quick, cohort="HN1")
+    add_completed(db, quick, external_id="84900000001", name="Other")
+    page = admin.get("/staff/cohorts").text
+    assert re.search(r"<td>1</td><td>1</td><td>100%</td>", page)
+    token = admin.csrf  # the page read last is a download from here on
+    plain = admin.post("/staff/export", {"format": "csv", "cohort": "HN1", "questionnaire": ""}, csrf=token)
+    assert plain.headers["content-disposition"] == 'attachment; filename="sme-bot-HN1-quick-check.csv"'
+    table = list(csv.reader(io.StringIO(plain.content.decode("utf-8-sig"))))
+    assert len(table) == 2 and "external_id" not in table[0] and table[1][1] == "HN1"
+    named = admin.post("/staff/export", {"format": "json", "identities": "yes"}, csrf=token)
+    assert named.status_code == 200 and {row["name"] for row in named.json()} == {"Cà phê Hạnh", "Other"}
+    # Each file is deleted once sent: by a task that runs just after the last byte went out.
+    deadline = time.monotonic() + 5
+    while list((tmp_path / "tmp").iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert list((tmp_path / "tmp").iterdir()) == []
+    none = admin.post("/staff/export", {"format": "csv", "questionnaire": "dbi-sme"}, csrf=token)
+    assert none.headers["content-type"].startswith("text/html") and "Chưa có bài đánh giá hoàn thành" in none.text
+    # A cohort made by `sme-bot demo-data`, whose code nothing checked, still downloads.
+    store = Store(db)
+    try:
+        store.assessments.create_cohort("Hà Nội/2", "demo", questionnaire="quick-check")
+    finally:
+        store.close()
+    add_completed(db, quick, cohort="Hà Nội/2", external_id="84900000002")
+    odd = admin.post("/staff/export", {"format": "csv", "cohort": "Hà Nội/2"}, csrf=token)
+    assert odd.headers["content-disposition"] == 'attachment; filename="sme-bot-cohort-quick-check.csv"'
+    assert admin.http.get("/staff/cohorts/Hà Nội/qr.png").status_code == 404
+    trail = admin.get("/staff/audit").text
+    for shown in ("Tải dữ liệu (ẩn danh)", "Tải dữ liệu kèm danh tính", "Tạo nhóm", "Đăng nhập", "Thêm tài khoản"):
+        assert shown in trail
+    assert [(a, d) for _, a, d in audit(db) if a.startswith("export")] == [
+        ("export", "csv of HN1, quick-check"), ("export_identities", "json of all cohorts, quick-check"),
+        ("export", "csv of Hà Nội/2, quick-check")]
+
+
+def test_the_staff_pages_switch_to_english(site):
+    admin = signed_in(site)
+    admin.get("/staff/cohorts?lang=en")
+    assert "Account: lan (admin)" in admin.page and "Create a cohort" in admin.page
+    admin.get("/staff?lang=vi")
+    assert "Tạo nhóm mới" in admin.page
