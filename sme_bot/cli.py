@@ -558,15 +558,28 @@ def support() -> None:
 
 
 @support.command("list")
+@click.option("--status", default=None, metavar="new|contacted|helping|closed|all",
+              help="Only requests with this status [default: every one not closed].")
+@click.option("--cohort", help="Only this cohort.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @_config_options
-def support_list(fmt: str, db_path: Path | None, config_path: Path | None) -> None:
-    """The open support requests, for follow-up (they carry the owner's contact).
+def support_list(status: str | None, cohort: str | None, fmt: str, db_path: Path | None,
+                 config_path: Path | None) -> None:
+    """Support requests to follow up (they carry the owner's contact): not closed ones unless told.
 
-        sme-bot support list --format csv > follow-up.csv
+    \b
+        sme-bot support list
+        sme-bot support list --status helping --format csv > dang-ho-tro.csv
     """
-    _, store, _ = _open(config_path, db_path, None)
-    rows = store.staff.support_requests()
+    from sme_bot import support as follow_up
+    from sme_bot.service import Questionnaires
+
+    config, store, q = _open(config_path, db_path, None)
+    questionnaires = Questionnaires(q, config.assessment.questionnaires)
+    rows = follow_up.listing(store, questionnaires.get, status=status, cohort=cohort, lang="en")
+    for row in rows:
+        row["pillar_names"] = ", ".join(row["pillar_names"])
+        del row["created"], row["updated"]  # the stored UTC times are in the rows already
     if fmt == "json":
         from sme_bot.reports.cells import scrub
 
@@ -588,13 +601,40 @@ def support_list(fmt: str, db_path: Path | None, config_path: Path | None) -> No
 
         from sme_bot.reports.tables import plain
 
-        # Names come from Telegram profiles: plain() keeps rich from reading them as markup.
-        table = Table("id", "created_at", "cohort", "level", "pillars", "name", "channel id")
+        # Names, contacts and notes are typed text: plain() keeps rich from reading them as markup.
+        table = Table("id", "created (UTC+7)", "status", "assignee", "cohort", "level", "pillars")
+        # Names and contacts whole, on one line: the columns that wrap are the pillars and the notes.
+        for column in ("business", "name", "contact", "channel id"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("updated (UTC+7)")
+        table.add_column("notes")
         for row in rows:
-            table.add_row(str(row["id"]), row["created_at"], plain(row["cohort"] or ""), str(row["level"]),
-                          plain(", ".join(json.loads(row["pillars"]))), plain(row["name"] or ""),
-                          plain(row["external_id"]))
+            table.add_row(str(row["id"]), follow_up.local_time(row["created_at"]), row["status"],
+                          plain(row["assignee"] or ""), plain(row["cohort"] or ""), str(row["level"]),
+                          plain(row["pillar_names"]), plain(str(row["business_name"] or "")),
+                          plain(row["name"] or ""), plain(row["contact"] or ""), plain(row["external_id"]),
+                          follow_up.local_time(row["updated_at"]), plain(row["notes"] or ""))
         Console().print(table)
+
+
+@support.command("update")
+@click.argument("request_id", metavar="ID", type=int)
+@click.option("--status", metavar="new|contacted|helping|closed",
+              help="The new status: forward only, or closed back to helping.")
+@click.option("--assignee", metavar="NAME", help="A staff account (`sme-bot staff list`); \"\" unassigns.")
+@click.option("--note", metavar="TEXT", help="A note, appended with who wrote it and when.")
+@_config_options
+def support_update(request_id: int, status: str | None, assignee: str | None, note: str | None,
+                   db_path: Path | None, config_path: Path | None) -> None:
+    """Follow a request up: its status, who has it, a note. Recorded in the staff audit.
+
+        sme-bot support update 12 --status contacted --assignee lan --note "Đã gọi, hẹn thứ Hai"
+    """
+    from sme_bot import support as follow_up
+
+    _, store, _ = _open(config_path, db_path, None)
+    change = follow_up.update(store, request_id, by=_by(), status=status, assignee=assignee, note=note)
+    click.echo(f"support request {change.describe()}", err=True)
 
 
 @main.command("demo-data")

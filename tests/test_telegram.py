@@ -327,7 +327,7 @@ def test_request_support_records_the_weakest_pillars_once(make_bot):
     assert "Đã ghi nhận đề nghị hỗ trợ" in texts(bot.tap(owner, "s:1"))[0]
     assert "đã được ghi nhận trước đó" in texts(bot.tap(owner, "s:1"))[0]
     (pillars, status), = rows(bot, "select pillars, status from support_requests")
-    assert status == "open" and len(json.loads(pillars)) == 2
+    assert status == "new" and len(json.loads(pillars)) == 2
 
 
 def test_retaking_shows_the_change_pillar_by_pillar(make_bot):

@@ -2,7 +2,8 @@
 
 `Store` opens the file, brings its schema up to date and hands out each concern on the one
 connection: `assessments` (people, consent, answers, results, cohorts, support), `chats(channel)`
-(a chat channel's own state), `staff` (reads over all rows), `privacy` (deletion) and `accounts` (staff accounts, audit).
+(a chat channel's own state), `staff` (reads over all rows), `privacy` (deletion), `accounts`
+(staff accounts, audit) and `support` (following support requests up).
 """
 
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from sme_bot.storage.database import BUSY_TIMEOUT, Clock, Database
 from sme_bot.storage.privacy import Privacy
 from sme_bot.storage.schema import MIGRATIONS, Migration, migrate
 from sme_bot.storage.staff import Grouping, StaffReads
+from sme_bot.storage.support import SupportRows
 
 __all__ = ["Assessment", "Grouping", "Person", "Store"]
 
@@ -31,6 +33,7 @@ class Store:
         self.staff = StaffReads(self._database)
         self.privacy = Privacy(self._database)
         self.accounts = AccountRows(self._database)
+        self.support = SupportRows(self._database)
         self._chats: dict[str, ChatRows] = {}
 
     @property

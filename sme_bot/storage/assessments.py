@@ -214,14 +214,15 @@ class AssessmentRows:
 
     def request_support(self, assessment_id: int, respondent_id: int, pillars: list[str],
                         contact: str | None) -> bool:
-        """Record a support request; False when this assessment already has an open one."""
+        """Record a support request; False when this assessment already has one not closed."""
         with self.db.errors(), self.db.transaction():
-            if self.db.one("select id from support_requests where assessment_id = ? and status = 'open'",
+            if self.db.one("select id from support_requests where assessment_id = ? and status != 'closed'",
                            [assessment_id]):
                 return False
+            stamp = self.db.stamp()
             self.db.conn.execute("insert into support_requests (assessment_id, respondent_id, pillars, status, "
-                                 "created_at, contact) values (?, ?, ?, 'open', ?, ?)",
-                                 [assessment_id, respondent_id, json.dumps(pillars), self.db.stamp(), contact])
+                                 "created_at, contact, updated_at) values (?, ?, ?, 'new', ?, ?, ?)",
+                                 [assessment_id, respondent_id, json.dumps(pillars), stamp, contact, stamp])
         return True
 
 

@@ -93,7 +93,20 @@ def _v5_staff_accounts(db: sqlite_utils.Database) -> None:
                                    not_null={"at", "action"})
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_chats, _v3_reporting, _v4_channels, _v5_staff_accounts]
+def _v6_support_followup(db: sqlite_utils.Database) -> None:
+    """Following up support requests: who has one, what was done (notes), when it last changed,
+    and four steps instead of one open state ("open" was the only status ever written)."""
+    table = db.table("support_requests")
+    table.add_column("assignee", str)
+    table.add_column("notes", str)
+    table.add_column("updated_at", str)
+    db.execute("update support_requests set status = 'new' where status = 'open'")
+    db.execute("update support_requests set updated_at = created_at where updated_at is null")
+    table.create_index(["status"])
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_chats, _v3_reporting, _v4_channels, _v5_staff_accounts,
+                               _v6_support_followup]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> None:

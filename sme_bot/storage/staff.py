@@ -16,6 +16,7 @@ from sme_bot.flows.answers import Value
 from sme_bot.storage import keys
 from sme_bot.storage.database import BUSY_TIMEOUT, Database
 from sme_bot.storage.results import decode
+from sme_bot.storage.support import SupportRows
 
 
 @dataclass(frozen=True)
@@ -154,13 +155,9 @@ class StaffReads:
         with self.db.errors():
             return self.db.all(sql)
 
-    def support_requests(self, *, status: str = "open") -> list[dict[str, Any]]:
-        sql = ("select s.id, s.created_at, s.pillars, a.cohort, a.id as assessment_id, r.channel, r.external_id, "
-               "r.name, s.contact, res.level from support_requests s join assessments a on a.id = s.assessment_id "
-               "join respondents r on r.id = s.respondent_id left join results res on res.assessment_id = a.id "
-               "where s.status = ? order by s.id")
-        with self.db.errors():
-            return self.db.all(sql, [status])
+    def support_requests(self) -> list[dict[str, Any]]:
+        """The support requests not closed (store.support has the rest)."""
+        return SupportRows(self.db).requests(closed=False)
 
 
 def _run_on(conn: sqlite3.Connection, base: str, params: list[Any], queries: dict[str, str], *,

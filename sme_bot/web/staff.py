@@ -1,8 +1,9 @@
-"""The staff area in a browser: sign in, cohorts (with their links and QR code), downloads and the audit.
+"""The staff area in a browser: sign in, cohorts (with their links and QR code), downloads, support
+requests to follow up and the audit.
 
 Every page but the sign-in form needs a signed-in account; every form carries the session's CSRF
 token; the rules (passwords, lockout, roles, cohort codes, exports) live in sme_bot.accounts,
-sme_bot.cohorts and sme_bot.reports.staff, not here.
+sme_bot.cohorts, sme_bot.reports.staff and sme_bot.support, not here.
 
 The staff session sits in the owners' signed cookie under keys of its own (STAFF_KEYS), so a
 staff member who also answered on this browser stays both. It ends after `idle_hours` without a
@@ -18,8 +19,10 @@ import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
@@ -27,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from sme_bot import cohorts
+from sme_bot import cohorts, support
 from sme_bot.accounts import Account, Accounts, SignIn
 from sme_bot.config import Config
 from sme_bot.errors import StaffError
@@ -82,6 +85,9 @@ class StaffArea:
             Route("/staff/export", self._get(self.export_link), methods=["GET"]),
             Route("/staff/export", self._post(self.export_form), methods=["POST"]),
             Route("/staff/audit", self._get(self.audit, admin=True), methods=["GET"]),
+            Route("/staff/support", self._get(self.support_list), methods=["GET"]),
+            Route("/staff/support", self._post(self.support_update), methods=["POST"]),
+            Route("/staff/support.csv", self._get(self.support_csv), methods=["GET"]),
         ]
 
     # -- who is asking ----------------------------------------------------------------------------
@@ -311,12 +317,71 @@ class StaffArea:
         reports.export(store, q, self.config, cohort=cohort, fmt=fmt, labels=lang, output=output,
                        with_identities=identities, start=start)
 
+    # -- support requests ---------------------------------------------------------------------------
+    # Admins and viewers alike follow requests up: it is the programme's daily work, not a setting.
+
+    async def support_list(self, request: Request, account: Account) -> Response:
+        lang = self.pages.language(request)
+        status, cohort = _support_filter(request.query_params)
+        rows = support.listing(self.store, self.questionnaires.get, status=status, cohort=cohort, lang=lang)
+        for row in rows:
+            row["choices"] = support.next_statuses(row["status"])
+        return self._render(request, "staff_support.html", account, requests=rows, statuses=support.STATUSES,
+                            status_names=_status_names(lang), chosen_status=status or "", chosen_cohort=cohort or "",
+                            cohorts=self.store.support.cohorts(),
+                            accounts=[row["name"] for row in self.accounts.all()],
+                            query=urlencode({"status": status or "", "cohort": cohort or ""}))
+
+    async def support_update(self, request: Request, account: Account, form: FormData) -> Response:
+        lang = self.pages.language(request)
+        typed = str(form.get("id", ""))
+        request_id = int(typed) if typed.isdigit() and len(typed) < 12 else 0
+        try:
+            support.update(self.store, request_id, by=account.name, status=str(form.get("status") or "") or None,
+                           assignee=str(form["assignee"]) if "assignee" in form else None,
+                           note=str(form.get("note") or ""), now=lambda: datetime.fromtimestamp(self.now(), UTC))
+        except support.SupportRefused as refused:
+            names = _status_names(lang)
+            # Status codes in a refusal read as the page shows them.
+            params = {key: names.get(value, value) for key, value in refused.params.items()}
+            flash(request, say(refused.key, lang, **params))
+        else:
+            flash(request, say("staff_support_saved", lang, id=request_id))
+        # Back to the list as it was filtered ("status" in this form is the request's new one).
+        status, cohort = _support_filter({"status": form.get("status_filter"), "cohort": form.get("cohort_filter")})
+        return _redirect("/staff/support?" + urlencode({"status": status or "", "cohort": cohort or ""}))
+
+    async def support_csv(self, request: Request, account: Account) -> Response:
+        lang = self.pages.language(request)
+        status, cohort = _support_filter(request.query_params)
+        rows = support.listing(self.store, self.questionnaires.get, status=status, cohort=cohort, lang=lang)
+        names = _status_names(lang)
+        # Built in memory: requests are people asking for help, hundreds at most, not an export.
+        stream = io.StringIO()
+        support.write_csv(stream, rows, lambda code: names.get(code, code))
+        self.accounts.record(account, "support_export", f"{len(rows)} requests, status {status or 'not closed'}, "
+                                                        f"{cohort or 'all cohorts'}")
+        # The BOM: Excel reads a CSV without one in the local code page and garbles Vietnamese.
+        return Response(("\ufeff" + stream.getvalue()).encode("utf-8"), media_type=MEDIA["csv"],
+                        headers={"Content-Disposition": 'attachment; filename="support-requests.csv"'})
+
     # -- the audit ----------------------------------------------------------------------------------
 
     async def audit(self, request: Request, account: Account) -> Response:
         lang = self.pages.language(request)
         entries = [{**row, "action": _action(row["action"], lang)} for row in self.accounts.trail()]
         return self._render(request, "staff_audit.html", account, entries=entries)
+
+
+def _support_filter(values: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The status (one of support.STATUSES, "all", or None: not closed) and cohort a list is filtered by."""
+    status = str(values.get("status") or "")
+    cohort = str(values.get("cohort") or "")[:64]
+    return (status if status in (*support.STATUSES, "all") else None), (cohort or None)
+
+
+def _status_names(lang: str) -> dict[str, str]:
+    return {code: say(f"support_status_{code}", lang) for code in support.STATUSES}
 
 
 def _action(action: str, lang: str) -> str:
