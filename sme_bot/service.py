@@ -27,6 +27,8 @@ CONSENT_VERSION = "2026-11"
 # What an owner is asked to agree to, each on its own: their own result is computed and kept
 # (needed to take part), and the answers are shared with the programme's staff.
 PURPOSES = ("result", "staff")
+# A contact left with a support request: a phone number or a Zalo name, never an essay.
+CONTACT_LENGTH = 100
 # Cohort codes travel in links and chat messages: letters, digits, - and _ only.
 COHORT_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 # How long a chat channel remembers an update it handled, to drop a second copy. Telegram keeps
@@ -220,6 +222,13 @@ class AssessmentService:
         results = self.results(assessment.respondent_id) if assessment else []
         index = next((i for i, (aid, _) in enumerate(results) if aid == assessment_id), None)
         return _with_previous(results, index) if index is not None else None
+
+    def support_asked(self, respondent_id: int, assessment_id: int) -> bool | None:
+        """Whether help was asked for this result already (and not yet closed); None when the result
+        is not this person's. Chats ask how to reach the owner only when it was not."""
+        if assessment_id not in dict(self.results(respondent_id)):
+            return None
+        return self._rows.support_pending(assessment_id)
 
     def request_support(self, respondent_id: int, assessment_id: int, *, contact: str | None = None) -> bool | None:
         """Ask the programme for help with a result, naming its two weakest pillars for staff.

@@ -320,3 +320,16 @@ def test_the_same_answers_give_the_same_stored_result_on_every_channel(make, tmp
     expected = score(driver.q, {"staff": 12, "nickname": None, "channels": ("zalo", "shop"), "updates": "weekly",
                                 "books": "yes", "payroll": "app"})
     assert (level, points) == (expected.level, expected.points)
+
+
+@pytest.mark.parametrize("driver_class", CHATS)
+def test_asking_for_help_asks_how_to_be_reached_and_keeps_that_for_the_request(make, tmp_path, driver_class):
+    driver = make(driver_class)
+    driver.begin()
+    for text in ("12", "/skip", "1,2", "2", "1", "2"):
+        driver.type(text)
+    assert "liên hệ với bạn thế nào" in driver.type("hỗ trợ")
+    assert rows(tmp_path, "select count(*) from support_requests") == [(0,)]
+    assert "Đã ghi nhận đề nghị hỗ trợ" in driver.type("Zalo 0912 345 678")
+    assert "đã được ghi nhận trước đó" in driver.type("hỗ trợ")
+    assert rows(tmp_path, "select contact, status from support_requests") == [("Zalo 0912 345 678", "new")]

@@ -324,10 +324,15 @@ def test_request_support_records_the_weakest_pillars_once(make_bot):
     owner = Owner(1)
     agree(bot, owner)
     finish_quick(bot, owner)
-    assert "Đã ghi nhận đề nghị hỗ trợ" in texts(bot.tap(owner, "s:1"))[0]
+    asked = bot.tap(owner, "s:1")
+    # First, how the programme should reach the owner: a typed number or "message me here".
+    assert texts(asked)[0].startswith("Cán bộ chương trình liên hệ với bạn thế nào?")
+    assert buttons(asked[-1]) == [("Nhắn tôi ở đây", "h:1")]
+    assert rows(bot, "select count(*) from support_requests") == [(0,)]
+    assert "Đã ghi nhận đề nghị hỗ trợ" in texts(bot.tap(owner, "h:1"))[0]
     assert "đã được ghi nhận trước đó" in texts(bot.tap(owner, "s:1"))[0]
-    (pillars, status), = rows(bot, "select pillars, status from support_requests")
-    assert status == "new" and len(json.loads(pillars)) == 2
+    (pillars, status, contact), = rows(bot, "select pillars, status, contact from support_requests")
+    assert status == "new" and len(json.loads(pillars)) == 2 and contact == "nhắn trong Telegram"
 
 
 def test_retaking_shows_the_change_pillar_by_pillar(make_bot):

@@ -13,7 +13,7 @@ MAX_BYTES = 64
 
 @dataclass(frozen=True)
 class Tap:
-    kind: str  # consent, language, pick, toggle, done, skip, back, confirm, support, continue
+    kind: str  # consent, language, pick, toggle, done, skip, back, confirm, support, reach_here, continue
     assessment: int = 0
     position: int = 0
     option: int = 0
@@ -75,12 +75,16 @@ def encode_support(assessment: int) -> str:
     return _join("s", assessment)
 
 
+def encode_reach_here(assessment: int) -> str:
+    return _join("h", assessment)
+
+
 def encode_continue(assessment: int) -> str:
     return _join("n", assessment)
 
 
 # Parts after the head, per head: what the encoders above write.
-_ARITY = {"c": 3, "l": 2, "r": 1, "x": 1, "s": 1, "n": 1, "a": 3, "t": 3, "d": 2, "k": 2, "b": 2}
+_ARITY = {"c": 3, "l": 2, "r": 1, "x": 1, "s": 1, "h": 1, "n": 1, "a": 3, "t": 3, "d": 2, "k": 2, "b": 2}
 
 
 def decode(data: str) -> Tap | None:
@@ -98,6 +102,8 @@ def decode(data: str) -> Tap | None:
             return Tap("confirm", action=head, agree=_flag(rest[0]))
         if head == "s":
             return Tap("support", assessment=_number(rest[0]))
+        if head == "h":
+            return Tap("reach_here", assessment=_number(rest[0]))
         if head == "n":
             return Tap("continue", assessment=_number(rest[0]))
         option = _number(rest[2]) if head in ("a", "t") else 0

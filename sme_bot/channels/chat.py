@@ -17,7 +17,7 @@ from sme_bot.flows.engine import Ask, Finished, Prompt, Reject, Step
 from sme_bot.messages import say
 from sme_bot.questionnaire import Question, Questionnaire
 from sme_bot.scoring import Result
-from sme_bot.service import COHORT_CODE, CONSENT_VERSION, AssessmentService, weakest
+from sme_bot.service import COHORT_CODE, CONSENT_VERSION, CONTACT_LENGTH, AssessmentService, weakest
 from sme_bot.session import Session
 from sme_bot.storage import Person
 from sme_bot.text import clean, fold
@@ -36,6 +36,8 @@ COMMANDS = ("start", "back", "skip", "restart", "lang", "help", "privacy", "resu
 _AGREE = {"1", "dong y", "toi dong y", "co", "yes", "agree", "i agree"}
 _DECLINE = {"2", "khong", "khong dong y", "toi khong dong y", "no", "decline", "i do not agree"}
 _LANGUAGES = {"en": "en", "english": "en", "vi": "vi", "tieng viet": "vi"}
+# "Reach me in this chat", typed in answer to how the programme should reach the owner.
+_HERE = {"o day", "nhan o day", "nhan toi o day", "here", "message me here"}
 # Text channels have no buttons to carry a language or cohort code until consent: kept in memory
 # for this many chats (lost on a restart, which only means the default language again).
 _PENDING_CHATS = 10_000
@@ -126,7 +128,10 @@ class Conversation:
             return self._typed_before_consent(user, text)
         respondent = person.respondent_id
         lang = self.language()
-        if self._chat_row().get("pending"):
+        pending = str(self._chat_row().get("pending") or "")
+        if pending.startswith("support:"):
+            return self._typed_contact(respondent, text, lang)
+        if pending:
             return self._typed_confirmation(respondent, text, lang)
         session = self.service.current(respondent)
         if session is None and self.service.results(respondent):
@@ -192,6 +197,8 @@ class Conversation:
             return self._confirmed(respondent, tap.action, tap.agree, lang)
         if tap.kind == "support":
             return self._support(respondent, tap.assessment, lang)
+        if tap.kind == "reach_here":
+            return self._reach(respondent, tap.assessment, self._this_chat(), lang)
         session = self.service.current(respondent)
         if session is None or tap.assessment != session.assessment.id:
             return Reply(toast=say("stale", lang), respondent=respondent)
@@ -490,12 +497,44 @@ class Conversation:
         return self._show(session, self._reply(respondent, [Message(say("restarted", lang))]))
 
     def _support(self, respondent: int, assessment_id: int, lang: str) -> Reply:
-        recorded = self.service.request_support(respondent, assessment_id)
-        if recorded is None:
+        """Asked for help with a result: first, how the programme should reach the owner."""
+        asked = self.service.support_asked(respondent, assessment_id)
+        if asked is None:
             return self._reply(respondent, [Message(say("no_result", lang))] if not self.can.buttons else [],
                                toast=say("stale", lang))
-        latest = dict(self.service.results(respondent))[assessment_id]
-        names = ", ".join(p.name(lang) for p in weakest(latest))
+        if asked:
+            return self._support_recorded(respondent, assessment_id, lang, recorded=False)
+        # The next message is the answer: the question waits in the chat's state.
+        self._save(respondent, pending=f"support:{assessment_id}")
+        if self.can.buttons:
+            here = [[(say("support_here_button", lang), data.encode_reach_here(assessment_id))]]
+            return self._reply(respondent, [Message(say("support_how", lang), here)])
+        return self._reply(respondent, [Message(say("support_how_text", lang))])
+
+    def _reach(self, respondent: int, assessment_id: int, contact: str, lang: str) -> Reply:
+        """The contact the owner gave, stored with their request, for that purpose only."""
+        self._save(respondent, pending=None)
+        recorded = self.service.request_support(respondent, assessment_id, contact=contact)
+        if recorded is None:
+            return self._reply(respondent, toast=say("stale", lang))
+        return self._support_recorded(respondent, assessment_id, lang, recorded=recorded)
+
+    def _typed_contact(self, respondent: int, text: str, lang: str) -> Reply:
+        assessment_id = int(str(self._chat_row()["pending"]).removeprefix("support:"))
+        typed = clean(text)
+        if fold(typed) in _HERE:
+            return self._reach(respondent, assessment_id, self._this_chat(), lang)
+        if not typed:
+            return self._reply(respondent, [Message(say("support_how_text", lang))])
+        return self._reach(respondent, assessment_id, typed[:CONTACT_LENGTH], lang)
+
+    def _this_chat(self) -> str:
+        # Staff read it: in Vietnamese, naming the channel where the owner waits for a message.
+        return say("contact_this_chat", "vi", channel=self.can.channel.capitalize())
+
+    def _support_recorded(self, respondent: int, assessment_id: int, lang: str, *, recorded: bool) -> Reply:
+        result = dict(self.service.results(respondent))[assessment_id]
+        names = ", ".join(p.name(lang) for p in weakest(result))
         return self._reply(respondent, [Message(say("support_recorded" if recorded else "support_already", lang,
                                                     pillars=names))])
 

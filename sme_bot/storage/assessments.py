@@ -212,6 +212,12 @@ class AssessmentRows:
                                      [code, name, starts, ends, self.db.stamp(), questionnaire])
         return cursor.rowcount == 1
 
+    def support_pending(self, assessment_id: int) -> bool:
+        """Whether this assessment has a support request not yet closed."""
+        with self.db.errors():
+            return self.db.one("select id from support_requests where assessment_id = ? and status != 'closed'",
+                               [assessment_id]) is not None
+
     def request_support(self, assessment_id: int, respondent_id: int, pillars: list[str],
                         contact: str | None) -> bool:
         """Record a support request; False when this assessment already has one not closed."""

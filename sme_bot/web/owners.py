@@ -21,15 +21,13 @@ from sme_bot.flows.answers import Reason, parse
 from sme_bot.flows.engine import Ask, Finished, Reject, Step
 from sme_bot.messages import LANGUAGES, say
 from sme_bot.questionnaire import Question
-from sme_bot.service import CONSENT_VERSION, AssessmentService, weakest
+from sme_bot.service import CONSENT_VERSION, CONTACT_LENGTH, AssessmentService, weakest
 from sme_bot.session import Session
 from sme_bot.text import clean
 from sme_bot.web.pages import Pages, flash, question_view, result_view
 from sme_bot.web.security import RateLimit, csrf_valid, new_code, owner_id, read_code, show_code
 
 CHANNEL = "web"
-# A contact left with a support request: a phone number or a Zalo name, never an essay.
-CONTACT_LENGTH = 100
 # No form of these pages has more fields than a multiple-choice question with its options.
 MAX_FIELDS = 100
 
