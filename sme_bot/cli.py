@@ -392,19 +392,26 @@ def score(questionnaire_name: str, answers_path: Path, fmt: str, lang: str) -> N
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--questionnaire", "-q", "questionnaire_name", help="For names and roadmap texts [default: from bot.toml].")
 @click.option("--lang", type=LANG, default="vi", show_default=True)
+@click.option("--include-demo", is_flag=True,
+              help="Count made-up rows too (channel demo from `sme-bot demo-data`, and console tries); "
+                   "left out by default.")
 @_config_options
 def summary(cohort: str | None, by: str | None, fmt: str, questionnaire_name: str | None, lang: str,
-            db_path: Path | None, config_path: Path | None) -> None:
-    """Started, completed, levels, pillar averages, common needs and retakes.
+            include_demo: bool, db_path: Path | None, config_path: Path | None) -> None:
+    """Started, completed, levels, pillar averages, common needs and retakes, of one questionnaire.
 
-    Groups smaller than [reports] min_group in bot.toml are merged into "other".
+    Started and completed count assessments; levels, pillar averages and needs count businesses,
+    each by its latest result (retakes are shown apart). Groups smaller than [reports] min_group
+    in bot.toml are merged into "other"; demo and console rows are left out unless --include-demo.
 
         sme-bot summary --cohort DX2026 --by sector
     """
     from sme_bot.reports import staff
 
-    config, store, q = _open(config_path, db_path, questionnaire_name)
-    result = staff.summary(store, q, config, cohort=cohort, by=by)
+    config, store, q = _open(config_path, db_path, questionnaire_name, must_exist=True)
+    result = staff.summary(store, q, config, cohort=cohort, by=by, include_demo=include_demo)
+    if note := staff.left_out(store, q, cohort, include_demo):
+        click.echo(f"note: completed assessments counted: {result.total.completed}{note}", err=True)
     if fmt == "json":
         click.echo(result.model_dump_json(indent=2))
         return
@@ -424,12 +431,17 @@ def summary(cohort: str | None, by: str | None, fmt: str, questionnaire_name: st
               help="File to write [default: sme-bot-export.FORMAT].")
 @click.option("--with-identities", is_flag=True, help="Add Telegram ids and names (recorded in the database's audit).")
 @click.option("--questionnaire", "-q", "questionnaire_name", help="Which questionnaire's assessments [default: from bot.toml].")
+@click.option("--include-demo", is_flag=True,
+              help="Count made-up rows too (channel demo from `sme-bot demo-data`, and console tries); "
+                   "left out by default.")
 @_config_options
 def export_command(cohort: str | None, fmt: str, labels: str, output: Path | None, with_identities: bool,
-                   questionnaire_name: str | None, db_path: Path | None, config_path: Path | None) -> None:
+                   questionnaire_name: str | None, include_demo: bool, db_path: Path | None,
+                   config_path: Path | None) -> None:
     """One row per completed assessment: CSV for Excel, XLSX or JSON.
 
-    Respondents appear as a stable pseudonym unless --with-identities is given.
+    Respondents appear as a stable pseudonym unless --with-identities is given; demo and console
+    rows are left out unless --include-demo.
 
         sme-bot export --cohort DX2026 --format xlsx -o dx2026.xlsx
     """
@@ -437,7 +449,7 @@ def export_command(cohort: str | None, fmt: str, labels: str, output: Path | Non
 
     from sme_bot.reports import staff
 
-    config, store, q = _open(config_path, db_path, questionnaire_name)
+    config, store, q = _open(config_path, db_path, questionnaire_name, must_exist=True)
     target = output or Path(f"sme-bot-export.{fmt}")
     with Progress(transient=True, console=_stderr()) as progress:
         def start(total: int):  # type: ignore[no-untyped-def]
@@ -445,7 +457,7 @@ def export_command(cohort: str | None, fmt: str, labels: str, output: Path | Non
             return lambda: progress.advance(task)
 
         written = staff.export(store, q, config, cohort=cohort, fmt=fmt, labels=labels, output=target,
-                               with_identities=with_identities, start=start)
+                               with_identities=with_identities, start=start, include_demo=include_demo)
     click.echo(f"{written} assessments written to {target}", err=True)
 
 
@@ -454,10 +466,15 @@ def export_command(cohort: str | None, fmt: str, labels: str, output: Path | Non
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The HTML file.")
 @click.option("--questionnaire", "-q", "questionnaire_name", help="[default: from bot.toml]")
 @click.option("--lang", type=LANG, default="vi", show_default=True)
+@click.option("--include-demo", is_flag=True,
+              help="Count made-up rows too (channel demo from `sme-bot demo-data`, and console tries); "
+                   "left out by default.")
 @_config_options
-def report(cohort: str | None, output: Path, questionnaire_name: str | None, lang: str, db_path: Path | None,
-           config_path: Path | None) -> None:
+def report(cohort: str | None, output: Path, questionnaire_name: str | None, lang: str, include_demo: bool,
+           db_path: Path | None, config_path: Path | None) -> None:
     """A self-contained HTML report (opens offline, prints well) for a monthly report.
+
+    The figures are those of `sme-bot summary`: demo and console rows left out unless --include-demo.
 
         sme-bot report --cohort DX2026 -o bao-cao-dx2026.html
     """
@@ -469,12 +486,16 @@ def report(cohort: str | None, output: Path, questionnaire_name: str | None, lan
     from sme_bot.reports.html import report_html
 
     check_writable(output)
-    config, store, q = _open(config_path, db_path, questionnaire_name)
-    total = staff.summary(store, q, config, cohort=cohort, by=None)
+    config, store, q = _open(config_path, db_path, questionnaire_name, must_exist=True)
+    total = staff.summary(store, q, config, cohort=cohort, by=None, include_demo=include_demo)
+    note = staff.left_out(store, q, cohort, include_demo)
     if not total.total.completed:
-        raise StaffError(f"no completed assessments{' in cohort ' + cohort if cohort else ''} to report on")
+        raise StaffError(f"no completed assessments{' in cohort ' + cohort if cohort else ''} to report on{note}")
+    if note:
+        click.echo(f"note: completed assessments counted: {total.total.completed}{note}", err=True)
     fields = [field for field in staff.breakdowns(q) if not (cohort and field == "cohort")]
-    breakdowns = {field: staff.summary(store, q, config, cohort=cohort, by=field) for field in fields}
+    breakdowns = {field: staff.summary(store, q, config, cohort=cohort, by=field, include_demo=include_demo)
+                  for field in fields}
     page = report_html(q, total, breakdowns, lang=lang, programme=config.programme.name, today=date.today())
     with replacing(output, "w", encoding="utf-8") as stream:
         stream.write(page)
@@ -531,11 +552,17 @@ def cohort_create(code: str, name: str, starts, ends, questionnaire_name: str | 
 
 @cohort.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--include-demo", is_flag=True,
+              help="Count made-up rows too (channel demo from `sme-bot demo-data`, and console tries); "
+                   "left out by default.")
 @_config_options
-def cohort_list(fmt: str, db_path: Path | None, config_path: Path | None) -> None:
-    """Each cohort with its started and completed counts."""
-    _, store, _ = _open(config_path, db_path, None)
-    rows = store.staff.cohorts()
+def cohort_list(fmt: str, include_demo: bool, db_path: Path | None, config_path: Path | None) -> None:
+    """Each cohort with its assessments started and completed (of the cohort's questionnaire).
+
+        sme-bot cohort list --format json
+    """
+    _, store, _ = _open(config_path, db_path, None, must_exist=True)
+    rows = store.staff.cohorts(include_demo=include_demo)
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -574,7 +601,7 @@ def support_list(status: str | None, cohort: str | None, fmt: str, db_path: Path
     from sme_bot import support as follow_up
     from sme_bot.service import Questionnaires
 
-    config, store, q = _open(config_path, db_path, None)
+    config, store, q = _open(config_path, db_path, None, must_exist=True)
     questionnaires = Questionnaires(q, config.assessment.questionnaires)
     rows = follow_up.listing(store, questionnaires.get, status=status, cohort=cohort, lang="en")
     for row in rows:
@@ -632,23 +659,36 @@ def support_update(request_id: int, status: str | None, assignee: str | None, no
     """
     from sme_bot import support as follow_up
 
-    _, store, _ = _open(config_path, db_path, None)
+    _, store, _ = _open(config_path, db_path, None, must_exist=True)
     change = follow_up.update(store, request_id, by=_by(), status=status, assignee=assignee, note=note)
     click.echo(f"support request {change.describe()}", err=True)
 
 
 @main.command("demo-data")
-@click.option("--n", "count", type=click.IntRange(1, 1_000_000), required=True, help="How many businesses.")
+@click.option("--n", "count", type=click.IntRange(1, 1_000_000), help="How many businesses.")
+@click.option("--purge", is_flag=True, help="Remove every made-up row instead (channel demo), and all of theirs.")
 @click.option("--cohort", help="Put them in this cohort (created if new).")
 @click.option("--questionnaire", "-q", "questionnaire_name", help="[default: from bot.toml]")
 @click.option("--seed", type=int, default=2026, show_default=True, help="The same seed gives the same data.")
 @_config_options
-def demo_data(count: int, cohort: str | None, questionnaire_name: str | None, seed: int, db_path: Path | None,
-              config_path: Path | None) -> None:
-    """Fill a database with made-up assessments that look like a province.
+def demo_data(count: int | None, purge: bool, cohort: str | None, questionnaire_name: str | None, seed: int,
+              db_path: Path | None, config_path: Path | None) -> None:
+    """Fill a database with made-up assessments that look like a province, or (--purge) take
+    them out again. Staff figures leave them out unless given --include-demo.
 
+    \b
         sme-bot demo-data --n 500 --cohort DEMO --db demo.db
+        sme-bot demo-data --purge --db demo.db
     """
+    if purge:
+        if count is not None:
+            raise click.UsageError("give either --n or --purge")
+        _, store, _ = _open(config_path, db_path, questionnaire_name, must_exist=True)
+        people, rows = store.privacy.delete_channel("demo")
+        click.echo(f"{people} made-up businesses removed ({rows} rows) from {store.path}", err=True)
+        return
+    if count is None:
+        raise click.UsageError("give --n (how many businesses) or --purge")
     from datetime import UTC, datetime, timedelta
 
     from rich.progress import Progress
@@ -687,14 +727,21 @@ def _stderr():  # type: ignore[no-untyped-def]
     return Console(stderr=True)
 
 
-def _open(config_path: Path | None, db_path: Path | None, questionnaire_name: str | None):  # type: ignore[no-untyped-def]
+def _open(config_path: Path | None, db_path: Path | None, questionnaire_name: str | None, *,  # type: ignore[no-untyped-def]
+          must_exist: bool = False):
+    """Settings, store and questionnaire for a command. Commands that only read (staff figures)
+    pass must_exist: opening a mistyped path would create an empty database and report zeros."""
     from sme_bot import loader
     from sme_bot.config import load_config
     from sme_bot.storage import Store
 
     config = load_config(config_path)
     q = loader.load(questionnaire_name or config.assessment.questionnaire, config.assessment.questionnaires)
-    store = Store(db_path or config.storage.database)
+    path = db_path or config.storage.database
+    if must_exist and str(path) != ":memory:" and not Path(path).exists():
+        raise click.ClickException(f"no database at {path}; give the right file with --db PATH "
+                                   "or [storage] database in bot.toml")
+    store = Store(path)
     # Closed when the command ends, however it ends (closing twice is harmless).
     click.get_current_context().call_on_close(store.close)
     return config, store, q

@@ -31,9 +31,11 @@ def grouping(q: Questionnaire, by: str | None) -> Grouping | None:
     return Grouping(question=question.id, bands=bands, rest=question.groups[-1].id if question.groups else "")
 
 
-def summary(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, by: str | None) -> Summary:
+def summary(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, by: str | None,
+            include_demo: bool = False) -> Summary:
+    """The summary of one questionnaire's assessments; demo and console rows only when told."""
     check_cohort(store, cohort)
-    aggregates = store.staff.aggregates(cohort=cohort, by=grouping(q, by))
+    aggregates = store.staff.aggregates(q.id, cohort=cohort, by=grouping(q, by), include_demo=include_demo)
     return summarise(aggregates, q, cohort=cohort, by=by, min_group=config.reports.min_group)
 
 
@@ -44,20 +46,27 @@ def stats_text(store: Store, q: Questionnaire, config: Config, *, cohort: str | 
     return summary_text(summary(store, q, config, cohort=cohort, by=None), q, lang)
 
 
+def left_out(store: Store, q: Questionnaire, cohort: str | None, include_demo: bool) -> str:
+    """What a figure leaves out, as the end of a sentence ("" when nothing): demo and console rows."""
+    count = 0 if include_demo else store.staff.count_left_out(q.id, cohort)
+    return f" ({count} demo or console ones left out; --include-demo counts them)" if count else ""
+
+
 def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, fmt: str, labels: str,
-           output: Path, with_identities: bool, start: Callable[[int], Callable[[], None]]) -> int:
+           output: Path, with_identities: bool, start: Callable[[int], Callable[[], None]],
+           include_demo: bool = False) -> int:
     """Write the export; `start(total)` returns the function called once per row written."""
     check_cohort(store, cohort)
-    total = store.staff.count_completed(q.id, cohort)
+    total = store.staff.count_completed(q.id, cohort, include_demo=include_demo)
     if not total:
         scope = f" in cohort {cohort}" if cohort else ""
-        raise StaffError(f"no completed {q.id} assessments{scope} to export")
+        raise StaffError(f"no completed {q.id} assessments{scope} to export{left_out(store, q, cohort, include_demo)}")
     writers.check_writable(output)
     if with_identities:
         store.staff.audit("export with identities", f"{fmt} of {cohort or 'all cohorts'} to {output.name}")
     head = writers.header(q, with_identities=with_identities)
-    body = writers.rows(q, store.staff.iter_completed(q.id, cohort), salt=store.staff.pseudonym_key(), labels=labels,
-                        with_identities=with_identities)
+    rows = store.staff.iter_completed(q.id, cohort, include_demo=include_demo)
+    body = writers.rows(q, rows, salt=store.staff.pseudonym_key(), labels=labels, with_identities=with_identities)
     tick = start(total)
     try:
         if fmt == "csv":
@@ -65,7 +74,7 @@ def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None
         elif fmt == "json":
             writers.write_json(output, head, body, tick)
         else:
-            totals = summary(store, q, config, cohort=cohort, by=None).total
+            totals = summary(store, q, config, cohort=cohort, by=None, include_demo=include_demo).total
             lines = [["completed", totals.completed], ["started", totals.started],
                      ["completion rate %", totals.completion_rate]]
             lines += [[f"level {level}", count] for level, count in totals.levels.items()]

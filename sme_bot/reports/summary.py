@@ -18,12 +18,12 @@ ALL = "all"
 
 class GroupSummary(BaseModel):
     group: str
-    started: int
-    completed: int
+    started: int  # assessments
+    completed: int  # assessments
     completion_rate: float  # percent
     median_minutes: float | None
-    levels: dict[int, int]
-    pillars: dict[str, float]  # average percent of each pillar's maximum
+    levels: dict[int, int]  # businesses, each by its latest result
+    pillars: dict[str, float]  # average percent of each pillar's maximum, over businesses' latest results
 
 
 class StepCount(BaseModel):
@@ -47,6 +47,9 @@ class Summary(BaseModel):
     top_steps: list[StepCount]
     support_by_pillar: dict[str, int]
     retakes: Retakes
+    # Completed assessments per version of the questionnaire: more than one means the figures
+    # span versions, which the summary says rather than mixing them silently.
+    versions: dict[str, int] = {}
 
 
 class _Group:
@@ -116,6 +119,7 @@ def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *,
         retakes=Retakes(businesses=max(retake_counts, default=0),
                         level_change={change: count for change, count in aggregates["retake_levels"]},
                         pillar_change=retake_pillars),
+        versions={str(version): count for version, count in aggregates.get("versions", [])},
     )
 
 
@@ -139,6 +143,16 @@ def retakes_line(summary: Summary, q: Questionnaire, lang: str) -> str:
     changes = summary.retakes.pillar_change
     change = ", ".join(f"{p.name(lang)} {changes[p.id]:+.1f}" for p in q.pillars if p.id in changes)
     return say("staff_retakes", lang, n=summary.retakes.businesses, change=change)
+
+
+def versions_line(summary: Summary, lang: str) -> str | None:
+    """A warning when the completed assessments span versions of the questionnaire, else None."""
+    from sme_bot.messages import say
+
+    if len(summary.versions) < 2:
+        return None
+    counts = ", ".join(f"{version}: {count}" for version, count in summary.versions.items())
+    return say("staff_versions", lang, counts=counts)
 
 
 def _step_text(q: Questionnaire, pillar: str, level: int, step: int) -> Text:

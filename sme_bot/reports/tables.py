@@ -13,7 +13,7 @@ from rich.text import Text as RichText
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports.cells import one_line
-from sme_bot.reports.summary import Summary, group_label, retakes_line
+from sme_bot.reports.summary import Summary, group_label, retakes_line, versions_line
 
 BAR = 20
 
@@ -43,7 +43,11 @@ def summary_tables(summary: Summary, q: Questionnaire, lang: str) -> RenderableT
     for pillar in q.pillars:
         if pillar.id in total.pillars:
             pillars.add_row(plain(pillar.name(lang)), f"{total.pillars[pillar.id]:.1f}")
-    parts: list[RenderableType] = [head, levels, pillars]
+    parts: list[RenderableType] = [head]
+    versions = versions_line(summary, lang)
+    if versions:
+        parts.append(plain(versions, "bold yellow"))
+    parts += [levels, pillars]
     if summary.groups:
         legend = " · ".join(f"P{i} {p.name(lang)}" for i, p in enumerate(q.pillars, start=1))
         groups = Table(title=say("staff_by", lang, field=summary.by), caption=plain(legend, "table.caption"), box=box.SIMPLE_HEAD,
@@ -81,6 +85,9 @@ def summary_text(summary: Summary, q: Questionnaire, lang: str) -> str:
     lines = [say("staff_headline", lang, scope=summary.cohort or say("staff_all_cohorts", lang),
                  started=total.started, completed=total.completed, rate=f"{total.completion_rate:.1f}",
                  minutes=f"{total.median_minutes:.0f}" if total.median_minutes is not None else "–"), ""]
+    versions = versions_line(summary, lang)
+    if versions:
+        lines[-1:] = [versions, ""]
     lines += [f"{say('level', lang)} {level}: {count}" for level, count in total.levels.items()]
     lines.append("")
     lines += [f"{p.name(lang)}: {total.pillars[p.id]:.1f}%" for p in q.pillars if p.id in total.pillars]

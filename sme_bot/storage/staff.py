@@ -35,14 +35,21 @@ class StaffReads:
         self.db = db
         self._memory_key: str | None = None
 
-    def aggregates(self, *, cohort: str | None, by: Grouping | None) -> dict[str, list[tuple]]:
-        """Raw counts and sums for a summary, per group (None: one group); linear in the rows."""
+    def aggregates(self, questionnaire_id: str, *, cohort: str | None, by: Grouping | None,
+                   include_demo: bool = False) -> dict[str, list[tuple]]:
+        """Raw counts and sums for a summary of one questionnaire, per group (None: one group);
+        linear in the rows. Counts are of assessments; levels, pillars and needs count each
+        business once, by its latest completed result in scope."""
         group = _group_sql(by)
-        where = "a.status in ('in_progress', 'completed', 'cancelled')" + (" and a.cohort = ?" if cohort else "")
-        params = [cohort] if cohort else []
+        where = (f"a.status in ('in_progress', 'completed', 'cancelled') and a.questionnaire_id = ? "
+                 f"and {real_rows(include_demo)}") + (" and a.cohort = ?" if cohort else "")
+        params = [questionnaire_id, cohort] if cohort else [questionnaire_id]
         # The assessments in scope, with their group, worked out once: every query below reads them.
+        # `latest` marks each business's last completed one (by id, as retakes' first and latest are).
         base = f"create temp table base as select a.id, a.status, a.started_at, a.completed_at, a.respondent_id, " \
-               f"a.questionnaire_id, {group} as grp from assessments a where {where}"
+               f"a.questionnaire_id, a.questionnaire_version, {group} as grp, " \
+               f"a.id = max(case when a.status = 'completed' then a.id end) over (partition by a.respondent_id) " \
+               f"as latest from assessments a where {where}"
         # Businesses that completed the same questionnaire more than once: their first and latest.
         retaken = ("(select respondent_id, questionnaire_id, min(id) first, max(id) last from base "
                    "where status = 'completed' group by respondent_id, questionnaire_id having count(*) > 1) t")
@@ -51,11 +58,13 @@ class StaffReads:
             "durations": "select grp, (julianday(completed_at) - julianday(started_at)) * 1440 from base "
                          "where status = 'completed' order by grp",
             "levels": "select grp, r.level, count(*) from base join results r on r.assessment_id = base.id "
-                      "group by grp, r.level",
+                      "where latest group by grp, r.level",
             "pillars": "select grp, p.pillar, sum(p.percent), count(*) from base "
-                       "join result_pillars p on p.assessment_id = base.id group by grp, p.pillar",
+                       "join result_pillars p on p.assessment_id = base.id where latest group by grp, p.pillar",
             "steps": "select s.pillar, s.level, s.step, count(*) from base join result_steps s "
-                     "on s.assessment_id = base.id group by 1, 2, 3 order by 4 desc, 1, 2, 3 limit 10",
+                     "on s.assessment_id = base.id where latest group by 1, 2, 3 order by 4 desc, 1, 2, 3 limit 10",
+            "versions": "select questionnaire_version, count(*) from base where status = 'completed' "
+                        "group by 1 order by 1",
             "support": "select j.value, count(*) from base join support_requests sr on sr.assessment_id = base.id, "
                        "json_each(sr.pillars) j group by j.value order by 2 desc",
             "retakes": f"select p2.pillar, avg(p2.percent - p1.percent), count(*) from {retaken} "
@@ -77,15 +86,24 @@ class StaffReads:
                                                      params, part, close=True), halves)
                 return {name: rows for part in done for name, rows in part.items()}
 
-    def count_completed(self, questionnaire_id: str, cohort: str | None) -> int:
-        sql, params = _completed_filter(questionnaire_id, cohort)
+    def count_completed(self, questionnaire_id: str, cohort: str | None, *, include_demo: bool = False) -> int:
+        sql, params = _completed_filter(questionnaire_id, cohort, include_demo)
         with self.db.errors():
             return int(self.db.execute(f"select count(*) from assessments a where {sql}", params).fetchone()[0])
 
-    def iter_completed(self, questionnaire_id: str, cohort: str | None) -> Iterator[tuple[dict[str, Any], dict[str, Value]]]:
+    def count_left_out(self, questionnaire_id: str, cohort: str | None) -> int:
+        """Completed assessments staff figures leave out (demo and console ones): said beside a
+        figure, so a database of demo data does not look empty without a word."""
+        sql, params = _completed_filter(questionnaire_id, cohort, True)
+        with self.db.errors():
+            return int(self.db.execute(f"select count(*) from assessments a where {sql} and not ({real_rows()})",
+                                       params).fetchone()[0])
+
+    def iter_completed(self, questionnaire_id: str, cohort: str | None, *,
+                       include_demo: bool = False) -> Iterator[tuple[dict[str, Any], dict[str, Value]]]:
         """Completed assessments with their respondent, result and current answers, streamed in
         id order: cursors walked side by side, so memory does not grow with the rows."""
-        sql, params = _completed_filter(questionnaire_id, cohort)
+        sql, params = _completed_filter(questionnaire_id, cohort, include_demo)
         # Every step reads the file, and a damaged page can turn up at any row: all of it inside
         # errors(), so it ends as one line, never a traceback.
         with self.db.errors():
@@ -147,11 +165,15 @@ class StaffReads:
             self.db.execute("insert into meta (key, value) values (?, ?)",
                             [f"audit:{self.db.stamp()}:{secrets.token_hex(4)}", f"{action}: {detail}"])
 
-    def cohorts(self) -> list[dict[str, Any]]:
+    def cohorts(self, *, include_demo: bool = False) -> list[dict[str, Any]]:
+        """Each cohort with its assessments started and completed: of the cohort's questionnaire
+        only (when it names one), real rows only unless told."""
         sql = ("select c.code, c.name, c.starts, c.ends, c.questionnaire, "
                "sum(a.status in ('in_progress', 'completed', 'cancelled')) as started, "
                "sum(a.status = 'completed') as completed "
-               "from cohorts c left join assessments a on a.cohort = c.code group by c.code order by c.created_at")
+               "from cohorts c left join assessments a on a.cohort = c.code "
+               f"and (c.questionnaire is null or a.questionnaire_id = c.questionnaire) and {real_rows(include_demo)} "
+               "group by c.code order by c.created_at")
         with self.db.errors():
             return self.db.all(sql)
 
@@ -173,8 +195,20 @@ def _run_on(conn: sqlite3.Connection, base: str, params: list[Any], queries: dic
             conn.close()
 
 
-def _completed_filter(questionnaire_id: str, cohort: str | None) -> tuple[str, list[Any]]:
-    sql = "a.status = 'completed' and a.questionnaire_id = ?"
+# Rows no business made: `sme-bot demo-data`'s made-up ones and staff trying the console. Every
+# staff figure leaves them out through this one fragment (on the assessments aliased `a`).
+NOT_REAL = ("demo", "console")
+
+
+def real_rows(include_demo: bool = False) -> str:
+    """The SQL condition that keeps staff figures to real businesses (all rows when told)."""
+    if include_demo:
+        return "1"
+    return "a.channel not in (" + ", ".join(f"'{channel}'" for channel in NOT_REAL) + ")"
+
+
+def _completed_filter(questionnaire_id: str, cohort: str | None, include_demo: bool) -> tuple[str, list[Any]]:
+    sql = f"a.status = 'completed' and a.questionnaire_id = ? and {real_rows(include_demo)}"
     return (sql + " and a.cohort = ?", [questionnaire_id, cohort]) if cohort else (sql, [questionnaire_id])
 
 

@@ -1,0 +1,148 @@
+"""Staff figures reconcile (design rule 11): a business counts once, by its latest result; one
+figure never mixes questionnaires, and says when it spans versions; demo and console rows stay
+out unless asked for; a missing database is said, never made."""
+
+import csv
+import io
+import json
+import sqlite3
+
+import pytest
+from conftest import sme_bot
+
+from sme_bot import loader
+from sme_bot.config import Config
+from sme_bot.reports import staff
+from sme_bot.scoring import score
+from sme_bot.storage import Store
+
+LOW = {"sector": "retail", "employees": 3.0, "c_presence": ("none",), "c_payments": ("cash_only",), "s_plan": "none",
+       "i_accounting": "paper", "i_safety": ("none",), "o_sales": "notebook", "o_tasks": "verbal", "k_skills": "few",
+       "d_customers": "not_kept", "d_consent": "no"}
+HIGH = {**LOW, "sector": "food", "employees": 40.0, "c_presence": ("zalo_oa", "maps", "website", "marketplace"),
+        "c_payments": ("transfer", "ewallet", "card"), "s_plan": "reviewed", "i_accounting": "cloud_linked",
+        "i_safety": ("backup", "two_factor", "antivirus"), "o_sales": "erp", "o_tasks": "workflow",
+        "k_skills": "improve", "d_customers": "crm", "d_consent": "yes"}
+
+
+@pytest.fixture(scope="module")
+def q():
+    return loader.load("quick-check")
+
+
+def take(store, q, channel, external_id, answers, *, version=None, complete=True):
+    respondent = store.assessments.add_respondent(channel, external_id, language="vi")
+    assessment = store.assessments.start(respondent, questionnaire_id=q.id, questionnaire_version=version or q.version,
+                                         channel=channel, language="vi", cohort="DX")
+    for qid, value in answers.items():
+        store.assessments.record_answer(assessment.id, qid, value)
+    if complete:
+        store.assessments.complete(assessment.id, score(q, answers))
+
+
+@pytest.fixture
+def db(tmp_path, q):
+    """Real businesses A (took it twice: LOW, then HIGH), B (LOW) and C (stopped part-way) on
+    quick-check; D on dbi-sme (another questionnaire); one demo row and one console try (HIGH)."""
+    path = tmp_path / "figures.db"
+    store = Store(path)
+    store.assessments.create_cohort("DX", "Đồng Xoài", questionnaire=q.id)
+    take(store, q, "telegram", "A", LOW)
+    take(store, q, "telegram", "A", HIGH)
+    take(store, q, "telegram", "B", LOW)
+    take(store, q, "web", "C", LOW, complete=False)
+    take(store, loader.load("dbi-sme"), "telegram", "D", {})
+    take(store, q, "demo", "E", HIGH)
+    take(store, q, "console", "F", HIGH)
+    store.close()
+    return path
+
+
+def test_the_summary_is_what_a_person_counts_by_hand(db, q):
+    low, high = score(q, LOW), score(q, HIGH)
+    assert low.level != high.level
+    result = staff.summary(Store(db), q, Config(), cohort=None, by=None)
+    # Assessments of quick-check by real businesses: A twice, B, C = 4 started; A twice, B = 3 completed.
+    # D (dbi-sme), E (demo) and F (console) are not in them.
+    assert (result.total.started, result.total.completed) == (4, 3)
+    assert result.total.completion_rate == 75.0  # 3 / 4
+    # Businesses by their latest result: A at HIGH's level (not LOW's as well), B at LOW's: 1 + 1.
+    assert {level: n for level, n in result.total.levels.items() if n} == {low.level: 1, high.level: 1}
+    # Strategy average over A's latest and B: (HIGH's + LOW's) / 2, not (LOW + HIGH + LOW) / 3.
+    strategy = (high.pillars[1].percent + low.pillars[1].percent) / 2
+    assert result.total.pillars["strategy"] == pytest.approx(round(strategy, 1))
+    # A's retake is reported apart, as ever.
+    assert result.retakes.businesses == 1
+    assert result.versions == {q.version: 3}
+
+
+def test_include_demo_brings_demo_and_console_rows_back(db, q):
+    low, high = score(q, LOW), score(q, HIGH)
+    result = staff.summary(Store(db), q, Config(), cohort=None, by=None, include_demo=True)
+    # 4 real + E + F = 6 started, 3 + 2 = 5 completed; levels: A, E, F at HIGH's, B at LOW's.
+    assert (result.total.started, result.total.completed) == (6, 5)
+    assert {level: n for level, n in result.total.levels.items() if n} == {low.level: 1, high.level: 3}
+    data = json.loads(sme_bot("summary", "--db", str(db), "-q", "quick-check", "--format", "json",
+                              "--include-demo").stdout)
+    assert (data["total"]["started"], data["total"]["completed"]) == (6, 5)
+    without = sme_bot("summary", "--db", str(db), "-q", "quick-check", "--format", "json")
+    plain = json.loads(without.stdout)
+    assert (plain["total"]["started"], plain["total"]["completed"]) == (4, 3)
+    # What is left out is said beside the figure (E and F), so demo data never looks like none.
+    assert "counted: 3 (2 demo or console ones left out; --include-demo counts them)" in without.stderr
+
+
+def test_cohort_list_and_export_count_the_same_rows(db, tmp_path):
+    listed = json.loads(sme_bot("cohort", "list", "--db", str(db), "--format", "json").stdout)
+    # Of the cohort's questionnaire only (D's dbi-sme left out), real rows only.
+    assert [(c["code"], c["started"], c["completed"]) for c in listed] == [("DX", 4, 3)]
+    everything = json.loads(sme_bot("cohort", "list", "--db", str(db), "--format", "json", "--include-demo").stdout)
+    assert [(c["started"], c["completed"]) for c in everything] == [(6, 5)]
+    out = tmp_path / "out.csv"
+    assert sme_bot("export", "--db", str(db), "-q", "quick-check", "-o", str(out)).returncode == 0
+    assert len(list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))) == 3  # one row per assessment
+    assert sme_bot("export", "--db", str(db), "-q", "quick-check", "-o", str(out), "--include-demo").returncode == 0
+    assert len(list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))) == 5
+
+
+def test_a_summary_over_several_versions_says_so(db, q):
+    store = Store(db)
+    take(store, q, "telegram", "G", LOW, version="0.9")
+    result = staff.summary(store, q, Config(), cohort=None, by=None)
+    store.close()
+    assert result.versions == {"0.9": 1, q.version: 3}
+    table = sme_bot("summary", "--db", str(db), "-q", "quick-check", "--lang", "en", env={"COLUMNS": "200"}).stdout
+    assert f"span several questionnaire versions (0.9: 1, {q.version}: 3)" in table
+
+
+@pytest.mark.parametrize("command", [["summary"], ["export", "-o", "x.csv"], ["report", "-o", "x.html"],
+                                     ["cohort", "list"], ["support", "list"]])
+def test_a_missing_database_is_one_line_and_no_file_appears(tmp_path, command):
+    missing = tmp_path / "typo.db"
+    result = sme_bot(*command, "--db", str(missing), cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"no database at {missing}" in result.stderr and "--db" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_demo_data_purge_leaves_no_demo_row_and_keeps_the_real_ones(db):
+    sme_bot("demo-data", "--n", "30", "--db", str(db), "-q", "quick-check")
+    result = sme_bot("demo-data", "--purge", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "31 made-up businesses removed" in result.stderr  # E and the 30 just made
+    conn = sqlite3.connect(db)
+    assert conn.execute("select count(*) from respondents where channel = 'demo'").fetchone() == (0,)
+    assert conn.execute("select count(*) from assessments where channel = 'demo'").fetchone() == (0,)
+    orphans = conn.execute("select count(*) from answers where assessment_id not in (select id from assessments)")
+    assert orphans.fetchone() == (0,)
+    assert conn.execute("select count(*) from results where assessment_id not in (select id from assessments)"
+                        ).fetchone() == (0,)
+    # A, B, C, D and the console try stay.
+    assert conn.execute("select count(*) from respondents").fetchone() == (5,)
+    assert conn.execute("select count(*) from assessments").fetchone() == (6,)
+    conn.close()
+    again = sme_bot("demo-data", "--purge", "--db", str(db))
+    assert again.returncode == 0 and "0 made-up businesses removed" in again.stderr
+    neither = sme_bot("demo-data", "--db", str(db))
+    assert neither.returncode == 2 and "--purge" in neither.stderr
