@@ -426,7 +426,9 @@ def summary(cohort: str | None, by: str | None, fmt: str, questionnaire_name: st
 @click.option("--cohort", help="Only this cohort.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
 @click.option("--labels", type=click.Choice(["vi", "en", "codes"]), default="vi", show_default=True,
-              help="Answers as labels in a language, or as option ids.")
+              help="Headers and answers in a language, or as column and option ids.")
+@click.option("--csv-separator", type=click.Choice([",", ";"]), default=",", show_default=True,
+              help="';' for Excel set to a Vietnamese or European locale, which splits CSV files at semicolons.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write [default: sme-bot-export.FORMAT].")
 @click.option("--with-identities", is_flag=True, help="Add Telegram ids and names (recorded in the database's audit).")
@@ -435,8 +437,8 @@ def summary(cohort: str | None, by: str | None, fmt: str, questionnaire_name: st
               help="Count made-up rows too (channel demo from `sme-bot demo-data`, and console tries); "
                    "left out by default.")
 @_config_options
-def export_command(cohort: str | None, fmt: str, labels: str, output: Path | None, with_identities: bool,
-                   questionnaire_name: str | None, include_demo: bool, db_path: Path | None,
+def export_command(cohort: str | None, fmt: str, labels: str, csv_separator: str, output: Path | None,
+                   with_identities: bool, questionnaire_name: str | None, include_demo: bool, db_path: Path | None,
                    config_path: Path | None) -> None:
     """One row per completed assessment: CSV for Excel, XLSX or JSON.
 
@@ -457,7 +459,8 @@ def export_command(cohort: str | None, fmt: str, labels: str, output: Path | Non
             return lambda: progress.advance(task)
 
         written = staff.export(store, q, config, cohort=cohort, fmt=fmt, labels=labels, output=target,
-                               with_identities=with_identities, start=start, include_demo=include_demo)
+                               with_identities=with_identities, start=start, include_demo=include_demo,
+                               csv_separator=csv_separator)
     click.echo(f"{written} assessments written to {target}", err=True)
 
 

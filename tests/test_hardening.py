@@ -488,7 +488,8 @@ def _add_owners(store, q, made, owners):
 
 
 def export(db, out, *extra, env=None):
-    result = sme_bot("export", "--db", str(db), "-q", "dbi-sme", "-o", str(out), *extra, env=env)
+    # --labels codes: rows are read by column id (the default headers are Vietnamese).
+    result = sme_bot("export", "--db", str(db), "-q", "dbi-sme", "-o", str(out), "--labels", "codes", *extra, env=env)
     assert result.returncode == 0, result.stderr
     if out.suffix == ".csv":
         return list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))

@@ -14,6 +14,7 @@ from conftest import sme_bot
 from sme_bot import loader
 from sme_bot.config import Config
 from sme_bot.reports import staff
+from sme_bot.reports.export import header
 from sme_bot.scoring import score
 from sme_bot.storage import MIGRATIONS, Store
 
@@ -108,7 +109,11 @@ def test_csv_export_has_a_bom_pseudonyms_and_every_answer(db, tmp_path):
     assert result.returncode == 0, result.stderr
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    # The header is in Vietnamese (the default labels); read each row by column id.
+    ids = header(loader.load("quick-check"), with_identities=False)
+    assert table[0] == header(loader.load("quick-check"), with_identities=False, labels="vi")
+    rows = [dict(zip(ids, row, strict=True)) for row in table[1:]]
     assert len(rows) == 8
     first = rows[0]
     assert first["sector"] == "Bán lẻ, bán buôn, tạp hoá" and first["c_presence__none"] == "1"
@@ -124,7 +129,7 @@ def test_csv_export_has_a_bom_pseudonyms_and_every_answer(db, tmp_path):
 
 def test_identities_only_on_request_and_recorded(db, tmp_path):
     out = tmp_path / "ids.csv"
-    sme_bot("export", "--db", str(db), "-q", "quick-check", "-o", str(out), "--with-identities")
+    sme_bot("export", "--db", str(db), "-q", "quick-check", "-o", str(out), "--with-identities", "--labels", "codes")
     rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
     assert rows[0]["external_id"] == "1000"
     audit = sqlite3.connect(db).execute("select value from meta where key like 'audit:%'").fetchall()
@@ -140,7 +145,7 @@ def test_xlsx_has_data_summary_and_codebook_sheets(db, tmp_path):
     assert book.sheetnames == ["Data", "Summary", "Codebook"]
     assert len(list(book["Data"].iter_rows(values_only=True))) == 9
     codebook = list(book["Codebook"].iter_rows(values_only=True))
-    assert ("s_plan", "strategy", "single", "Doanh nghiệp có kế hoạch chuyển đổi số không?",
+    assert ("Doanh nghiệp có kế hoạch chuyển đổi số không", "s_plan", "s_plan", "strategy", "single", "Doanh nghiệp có kế hoạch chuyển đổi số không?",
             "Does the business have a plan for going digital?", "plan", "Có kế hoạch với việc cần làm, thời hạn, người phụ trách",
             "A plan with tasks, deadlines and owners", 8) in codebook
 

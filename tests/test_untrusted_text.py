@@ -137,9 +137,10 @@ def as_on_telegram(db, name, *, support=False):
 def test_exports_of_a_typed_formula_and_a_hostile_name_are_inert(db, tmp_path):
     as_on_telegram(db, "\x07=1+1\x1b[31m Cô Ba")
     for fmt in ("csv", "xlsx", "json"):
-        # --include-demo: the row was typed in the console, which staff figures leave out otherwise.
+        # --include-demo: the row was typed in the console, which staff figures leave out otherwise;
+        # --labels codes: the columns are read by id.
         result = sme_bot("export", "--db", str(db), "-q", "dbi-sme", "--format", fmt, "-o", str(tmp_path / f"out.{fmt}"),
-                         "--with-identities", "--include-demo", cwd=tmp_path)
+                         "--with-identities", "--include-demo", "--labels", "codes", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
     row = next(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text("utf-8-sig"))))
     assert (row["business_name"], row["name"]) == ("'" + HYPERLINK, "'=1+1[31m Cô Ba")

@@ -7,6 +7,9 @@ both with --with-identities. Files are
 written beside their destination and moved into place only when complete, so a failure never
 leaves half a file behind.
 
+Headers and answers follow --labels: Vietnamese by default, English, or the column and option
+ids ("codes"); the XLSX Codebook sheet maps every header to its id. JSON keys are always ids.
+
 Names and typed answers are untrusted: every cell passes through sme_bot.reports.cells, so no
 control character reaches a file and no text becomes a spreadsheet formula (see there).
 """
@@ -18,13 +21,16 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from sme_bot.errors import StaffError
 from sme_bot.flows.answers import Value
-from sme_bot.questionnaire import Question, Questionnaire
+from sme_bot.messages import LANGUAGES, say
+from sme_bot.questionnaire import Question, Questionnaire, Text
 from sme_bot.reports.cells import csv_cell, looks_like_formula, scrub
+from sme_bot.support import VIETNAM
 
 Labels = str  # "vi", "en" or "codes"
 
@@ -33,18 +39,64 @@ def pseudonym(salt: str, channel: str, external_id: str) -> str:
     return hashlib.sha256(f"{salt}:{channel}:{external_id}".encode()).hexdigest()[:16]
 
 
-def header(q: Questionnaire, *, with_identities: bool) -> list[str]:
-    columns = ["respondent", "cohort", "started_at", "completed_at", "questionnaire", "version", "channel", "language"]
+# The row's first columns, before any question: (id, key of its label in messages.toml).
+_BASE = [("respondent", "export_col_respondent"), ("cohort", "export_col_cohort"),
+         ("started_at", "export_col_started_at"), ("completed_at", "export_col_completed_at"),
+         ("questionnaire", "export_col_questionnaire"), ("version", "export_col_version"),
+         ("channel", "export_col_channel"), ("language", "export_col_language")]
+_IDENTITIES = [("external_id", "export_col_external_id"), ("name", "export_col_name")]
+_TOTALS = [("level", "export_col_level"), ("points", "export_col_points"), ("max_points", "export_col_max_points"),
+           ("percent", "export_col_percent")]
+# Where the stored UTC times are in a row: an XLSX shows them as Excel dates in Vietnam's time.
+DATE_COLUMNS = (2, 3)
+# A header is a readable name, not a paragraph: long question texts are cut at a word.
+HEADER_MAX = 60
+
+
+def columns(q: Questionnaire, *, with_identities: bool) -> list[tuple[str, Text]]:
+    """Every column of the export: its id and its readable name in each language."""
+    spec = [(cid, _said(key)) for cid, key in _BASE]
     if with_identities:
-        columns += ["external_id", "name"]
-    columns += [x.id for x in q.profile if x.type != "multi" and _exported(x, with_identities)]
+        spec += [(cid, _said(key)) for cid, key in _IDENTITIES]
+    spec += [(x.id, _short(x.text)) for x in q.profile if x.type != "multi" and _exported(x, with_identities)]
     for pillar in q.pillars:
-        columns += [f"{pillar.id}_points", f"{pillar.id}_percent", f"{pillar.id}_level"]
-    columns += ["level", "points", "max_points", "percent"]
+        spec += [(f"{pillar.id}_{part}", _said(f"export_col_pillar_{part}", pillar=pillar.name))
+                 for part in ("points", "percent", "level")]
+    spec += [(cid, _said(key)) for cid, key in _TOTALS]
     for question in q.questions:
         if _exported(question, with_identities):
-            columns += _answer_columns(question)
-    return columns
+            spec += _answer_columns(question)
+    return spec
+
+
+def header(q: Questionnaire, *, with_identities: bool, labels: Labels = "codes") -> list[str]:
+    """The header row: column ids with --labels codes, else each column's name in that language."""
+    spec = columns(q, with_identities=with_identities)
+    if labels == "codes":
+        return [cid for cid, _ in spec]
+    names = [text(labels) for _, text in spec]
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+    # Two questions cut to the same words would give two equal headers, which filters and
+    # readers keyed by header confuse: those get their id too.
+    return [f"{name} ({cid})" if seen[name] > 1 else name for name, (cid, _) in zip(names, spec, strict=True)]
+
+
+def _said(key: str, **params: Text) -> Text:
+    return Text(**{lang: say(key, lang, **{k: v(lang) for k, v in params.items()}) for lang in LANGUAGES})
+
+
+def _short(text: Text) -> Text:
+    return Text(**{lang: _cut(text(lang)) for lang in LANGUAGES})
+
+
+def _cut(text: str) -> str:
+    # A header names a column rather than asks: the question mark goes.
+    text = " ".join(text.split()).rstrip("?:")
+    if len(text) <= HEADER_MAX:
+        return text
+    return text[:HEADER_MAX].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 def _exported(question: Question, with_identities: bool) -> bool:
@@ -78,21 +130,46 @@ def rows(q: Questionnaire, records: Iterable[tuple[dict[str, Any], dict[str, Val
         yield row
 
 
-def codebook(q: Questionnaire) -> Iterator[list[Any]]:
-    """Question id, texts, type, options and their points: what every column means."""
-    yield ["question", "pillar", "type", "text_vi", "text_en", "option", "label_vi", "label_en", "points"]
+def codebook(q: Questionnaire, *, with_identities: bool = False, labels: Labels = "codes") -> Iterator[list[Any]]:
+    """What every column means: its header, its id, and for a question its texts, type,
+    options and their points; level columns list the level names."""
+    heads = dict(zip((cid for cid, _ in columns(q, with_identities=with_identities)),
+                     header(q, with_identities=with_identities, labels=labels), strict=True))
+    yield ["header", "column", "question", "pillar", "type", "text_vi", "text_en", "option", "label_vi", "label_en",
+           "points"]
+    answers = {f"{x.id}__{o.id}" for x in q.all_questions for o in x.options} | set(q.question_by_id)
+    pillar_of = {f"{p.id}_{part}": p.id for p in q.pillars for part in ("points", "percent", "level")}
+    level_columns = {"level", *(f"{p.id}_level" for p in q.pillars)}
+    for cid, text in columns(q, with_identities=with_identities):
+        if cid in answers:
+            continue  # listed with the questions below
+        pillar = pillar_of.get(cid, "")
+        if cid in level_columns:
+            # Levels stay numbers in the data; their names are here (and in the Summary sheet).
+            for level in q.levels:
+                yield [heads[cid], cid, "", pillar, "level", text.vi, text.en, level.level, level.name.vi,
+                       level.name.en, ""]
+        else:
+            yield [heads[cid], cid, "", pillar, "", text.vi, text.en, "", "", "", ""]
     for question in q.all_questions:
+        column = heads.get(question.id, "")
         if not question.options:
-            yield [question.id, question.pillar, question.type, question.text.vi, question.text.en, "", "", "", ""]
+            yield [column, question.id if column else "", question.id, question.pillar, question.type,
+                   question.text.vi, question.text.en, "", "", "", ""]
         for option in question.options:
-            yield [question.id, question.pillar, question.type, question.text.vi, question.text.en, option.id,
-                   option.label.vi, option.label.en, option.points]
+            cid = f"{question.id}__{option.id}" if question.type == "multi" else question.id
+            yield [heads.get(cid, ""), cid if cid in heads else "", question.id, question.pillar, question.type,
+                   question.text.vi, question.text.en, option.id, option.label.vi, option.label.en, option.points]
 
 
-def _answer_columns(question: Question) -> list[str]:
+def _answer_columns(question: Question) -> list[tuple[str, Text]]:
+    text = _short(question.text)
     if question.type == "multi":
-        return [f"{question.id}__{option.id}" for option in question.options]
-    return [question.id]
+        # One 0/1 column per option, named by question and option as Excel users read it.
+        return [(f"{question.id}__{option.id}",
+                 Text(**{lang: f"{text(lang)} – {option.label(lang)}" for lang in LANGUAGES}))
+                for option in question.options]
+    return [(question.id, text)]
 
 
 def _namer(question: Question, labels: Labels) -> Callable[[Value], Any]:
@@ -125,10 +202,12 @@ def replacing(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
         raise
 
 
-def write_csv(path: Path, head: list[str], body: Iterable[list[Any]], tick: Callable[[], None]) -> None:
-    # The BOM makes Excel read the file as UTF-8, so Vietnamese shows as written.
+def write_csv(path: Path, head: list[str], body: Iterable[list[Any]], tick: Callable[[], None], *,
+              separator: str = ",") -> None:
+    # The BOM makes Excel read the file as UTF-8, so Vietnamese shows as written. Excel set to a
+    # Vietnamese or European locale splits a double-clicked CSV at ";", hence `separator`.
     with replacing(path, "w", encoding="utf-8-sig", newline="") as stream:
-        writer = csv.writer(stream)
+        writer = csv.writer(stream, delimiter=separator)
         writer.writerow([csv_cell(v) for v in head])
         for row in body:
             writer.writerow([csv_cell(v) for v in row])
@@ -148,24 +227,78 @@ def write_json(path: Path, head: list[str], body: Iterable[list[Any]], tick: Cal
 
 
 def write_xlsx(path: Path, head: list[str], body: Iterable[list[Any]], tick: Callable[[], None], *,
-               summary: list[list[Any]], codes: Iterable[list[Any]]) -> None:
+               summary: list[list[Any]], codes: Iterable[list[Any]], dates: Iterable[int] = ()) -> None:
+    """The Data sheet (header frozen, autofilter on), then Summary and Codebook. Columns at
+    `dates` hold ISO UTC times and become Excel dates in Vietnam's time."""
     from openpyxl import Workbook  # heavy: only when a spreadsheet is asked for
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import Cell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
-    # write_only streams rows to disk instead of holding the sheet in memory.
+    dates = tuple(dates)
+    # write_only streams rows to disk instead of holding the sheet in memory; widths, the frozen
+    # row and the filter are written around the rows, so they are set before or after them.
     book = Workbook(write_only=True)
     data = book.create_sheet("Data")
-    data.append(_sheet_row(data, head))
+    for i, name in enumerate(head):
+        data.column_dimensions[get_column_letter(i + 1)].width = DATE_WIDTH if i in dates else _width(name)
+    data.freeze_panes = "A2"
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    heading = []
+    for value in _sheet_row(data, head):
+        cell = value if isinstance(value, Cell) else WriteOnlyCell(data, value)
+        cell.font, cell.alignment = bold, wrap
+        heading.append(cell)
+    data.append(heading)
+    count = 0
     for row in body:
-        data.append(_sheet_row(data, row))
+        cells = _sheet_row(data, row)
+        for i in dates:
+            cells[i] = _date_cell(data, row[i], WriteOnlyCell)
+        data.append(cells)
+        count += 1
         tick()
+    if head:
+        data.auto_filter.ref = f"A1:{get_column_letter(len(head))}{count + 1}"
     sheet = book.create_sheet("Summary")
+    sheet.column_dimensions["A"].width, sheet.column_dimensions["B"].width = 45, 12
     for line in summary:
         sheet.append(_sheet_row(sheet, line))
     code_sheet = book.create_sheet("Codebook")
+    for letter, width in zip("ABCDEFGHIJK", (40, 24, 16, 14, 10, 40, 40, 14, 30, 30, 8), strict=True):
+        code_sheet.column_dimensions[letter].width = width
+    code_sheet.freeze_panes = "A2"
     for line in codes:
         code_sheet.append(_sheet_row(code_sheet, line))
     with replacing(path, "wb") as stream:
         book.save(stream)
+
+
+# Excel widths are in characters. A header decides its column's width (the rows stream by and are
+# not measured), within bounds: wide enough for a number, never wider than a screen's third.
+MIN_WIDTH, MAX_WIDTH, DATE_WIDTH = 10, 40, 17
+DATE_FORMAT = "dd/mm/yyyy hh:mm"
+
+
+def _width(name: Any) -> float:
+    return min(max(len(str(name)) + 2, MIN_WIDTH), MAX_WIDTH)
+
+
+def _date_cell(sheet: Any, value: Any, cell_type: Any) -> Any:
+    """A stored ISO UTC time as an Excel date in Vietnam's time. Excel has no time zones, so the
+    local time is written without one; staff read times as Vietnam's, like the staff area."""
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return _sheet_cell(sheet, value)  # not a time after all: kept as (inert) text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    cell = cell_type(sheet, moment.astimezone(VIETNAM).replace(tzinfo=None))
+    cell.number_format = DATE_FORMAT
+    return cell
 
 
 # What openpyxl turns into an error value rather than text when given as a plain str.

@@ -2,13 +2,15 @@
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sme_bot.cohorts import check_cohort
 from sme_bot.config import Config
 from sme_bot.errors import StaffError
+from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import export as writers
-from sme_bot.reports.summary import Summary, summarise
+from sme_bot.reports.summary import GroupSummary, Summary, summarise
 from sme_bot.storage import Grouping, Store
 
 FORMATS = ("csv", "xlsx", "json")
@@ -54,8 +56,11 @@ def left_out(store: Store, q: Questionnaire, cohort: str | None, include_demo: b
 
 def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, fmt: str, labels: str,
            output: Path, with_identities: bool, start: Callable[[int], Callable[[], None]],
-           include_demo: bool = False) -> int:
-    """Write the export; `start(total)` returns the function called once per row written."""
+           include_demo: bool = False, csv_separator: str = ",") -> int:
+    """Write the export; `start(total)` returns the function called once per row written.
+
+    Headers and answers follow `labels` (a language, or ids with "codes"); JSON is read by
+    programs, so its keys stay the column ids whatever the labels."""
     check_cohort(store, cohort)
     total = store.staff.count_completed(q.id, cohort, include_demo=include_demo)
     if not total:
@@ -64,22 +69,41 @@ def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None
     writers.check_writable(output)
     if with_identities:
         store.staff.audit("export with identities", f"{fmt} of {cohort or 'all cohorts'} to {output.name}")
-    head = writers.header(q, with_identities=with_identities)
+    head = writers.header(q, with_identities=with_identities, labels="codes" if fmt == "json" else labels)
     rows = store.staff.iter_completed(q.id, cohort, include_demo=include_demo)
     body = writers.rows(q, rows, salt=store.staff.pseudonym_key(), labels=labels, with_identities=with_identities)
     tick = start(total)
     try:
         if fmt == "csv":
-            writers.write_csv(output, head, body, tick)
+            writers.write_csv(output, head, body, tick, separator=csv_separator)
         elif fmt == "json":
             writers.write_json(output, head, body, tick)
         else:
             totals = summary(store, q, config, cohort=cohort, by=None, include_demo=include_demo).total
-            lines = [["completed", totals.completed], ["started", totals.started],
-                     ["completion rate %", totals.completion_rate]]
-            lines += [[f"level {level}", count] for level, count in totals.levels.items()]
-            lines += [[f"{pillar} average %", value] for pillar, value in totals.pillars.items()]
-            writers.write_xlsx(output, head, body, tick, summary=lines, codes=writers.codebook(q))
+            lines = summary_lines(totals, q, labels)
+            writers.write_xlsx(output, head, body, tick, summary=lines, dates=writers.DATE_COLUMNS,
+                               codes=writers.codebook(q, with_identities=with_identities, labels=labels))
     except PermissionError:
         raise StaffError(f"cannot write {output}: permission denied") from None
     return total
+
+
+def summary_lines(totals: GroupSummary, q: Questionnaire, labels: str) -> list[list[Any]]:
+    """The XLSX Summary sheet: labelled in `labels`' language, levels and pillars by name; with
+    "codes", the ids as before."""
+    if labels == "codes":
+        lines: list[list[Any]] = [["completed", totals.completed], ["started", totals.started],
+                                  ["completion rate %", totals.completion_rate]]
+        lines += [[f"level {level}", count] for level, count in totals.levels.items()]
+        lines += [[f"{pillar} average %", value] for pillar, value in totals.pillars.items()]
+        return lines
+    names = {level.level: level.name(labels) for level in q.levels}
+    pillars = {pillar.id: pillar.name(labels) for pillar in q.pillars}
+    lines = [[say("export_summary_completed", labels), totals.completed],
+             [say("export_summary_started", labels), totals.started],
+             [say("export_summary_rate", labels), totals.completion_rate]]
+    lines += [[say("export_summary_level", labels, level=level, name=names.get(level, "")), count]
+              for level, count in totals.levels.items()]
+    lines += [[say("export_summary_pillar", labels, pillar=pillars.get(pillar, pillar)), value]
+              for pillar, value in totals.pillars.items()]
+    return lines

@@ -1,5 +1,5 @@
-"""The staff area in a browser: sign in, cohorts (with their links and QR code), downloads, support
-requests to follow up and the audit.
+"""The staff area in a browser: sign in, cohorts (with their links and QR code), the summary,
+downloads, support requests to follow up and the audit.
 
 Every page but the sign-in form needs a signed-in account; every form carries the session's CSRF
 token; the rules (passwords, lockout, roles, cohort codes, exports) live in sme_bot.accounts,
@@ -30,17 +30,20 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from sme_bot import cohorts, support
+from sme_bot import cohorts, render, support
 from sme_bot.accounts import Account, Accounts, SignIn
 from sme_bot.config import Config
 from sme_bot.errors import StaffError
 from sme_bot.messages import LANGUAGES, say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import staff as reports
+from sme_bot.reports.html import PILLAR_COLOUR
+from sme_bot.reports.summary import Summary, group_label, retakes_line, versions_line
 from sme_bot.service import Questionnaires
 from sme_bot.storage import Store
 from sme_bot.web.pages import Pages, flash
 from sme_bot.web.security import RateLimit, csrf_valid
+from sme_bot.web.svg import count_chart, percent_chart
 
 STAFF_KEYS = ("staff", "staff_key", "staff_seen", "staff_sid")
 # The last-seen time is written back at most this often, so not every page sets a new cookie.
@@ -82,6 +85,7 @@ class StaffArea:
             Route("/staff/cohorts", self._get(self.cohort_list), methods=["GET"]),
             Route("/staff/cohorts", self._post(self.create_cohort, admin=True), methods=["POST"]),
             Route("/staff/cohorts/{code}/qr.png", self._get(self.qr), methods=["GET"]),
+            Route("/staff/summary", self._get(self.summary), methods=["GET"]),
             Route("/staff/export", self._get(self.export_link), methods=["GET"]),
             Route("/staff/export", self._post(self.export_form), methods=["POST"]),
             Route("/staff/audit", self._get(self.audit, admin=True), methods=["GET"]),
@@ -148,9 +152,10 @@ class StaffArea:
     def _forbidden(self, request: Request) -> Response:
         return self.pages.message(request, "staff_forbidden_title", "staff_forbidden", status=403)
 
-    def _render(self, request: Request, template: str, account: Account | None, **context: Any) -> Response:
+    def _render(self, request: Request, template: str, account: Account | None, *, status: int = 200,
+                **context: Any) -> Response:
         role = say(f"staff_role_{account.role}", self.pages.language(request)) if account else ""
-        return self.pages.render(request, template, account=account, role=role, **context)
+        return self.pages.render(request, template, status=status, account=account, role=role, **context)
 
     # -- signing in and out -----------------------------------------------------------------------
 
@@ -264,6 +269,39 @@ class StaffArea:
     def _questionnaire_ids(self) -> list[str]:
         return cohorts.questionnaire_ids(self.questionnaires.default.id, self.config.assessment.questionnaires)
 
+    # -- the summary --------------------------------------------------------------------------------
+
+    async def summary(self, request: Request, account: Account) -> Response:
+        """One questionnaire's figures (never two in one figure), for a cohort or all, perhaps broken down."""
+        lang = self.pages.language(request)
+        values = request.query_params
+        ids = self._questionnaire_ids()
+        known = {row["code"]: row["questionnaire"] for row in self.store.staff.cohorts()}
+        cohort = values.get("cohort") or None
+        by = values.get("by") or None
+        # As a download does: a cohort alone means its own questionnaire.
+        qid = values.get("questionnaire") or (known.get(cohort) if cohort else None) or self.questionnaires.default.id
+        q = self.questionnaires.get(qid) if qid in ids else None
+        form = {"questionnaires": ids, "cohorts": sorted(known), "questionnaire": qid, "cohort": cohort or "",
+                "by": by or "", "fields": [(field, _field_name(field, lang))
+                                           for field in reports.breakdowns(q or self.questionnaires.default)]}
+        if q is None or (cohort is not None and cohort not in known) or (by is not None and by not in
+                                                                           reports.breakdowns(q)):
+            return self._render(request, "staff_summary.html", account, status=400, form=form, view=None,
+                                error=say("staff_summary_bad", lang))
+
+        def work(store: Store) -> Summary:
+            return reports.summary(store, q, self.config, cohort=cohort, by=by)
+
+        try:
+            # Off the event loop, on a connection of its own: on a large store it reads every result.
+            figures = await self._off_loop(work)
+        except StaffError:  # the cohort went between the check and the count
+            return self._render(request, "staff_summary.html", account, status=400, form=form, view=None,
+                                error=say("staff_summary_bad", lang))
+        return self._render(request, "staff_summary.html", account, form=form, view=summary_view(figures, q, lang),
+                            error=None)
+
     # -- downloads ----------------------------------------------------------------------------------
 
     async def export_link(self, request: Request, account: Account) -> Response:
@@ -371,6 +409,44 @@ class StaffArea:
         lang = self.pages.language(request)
         entries = [{**row, "action": _action(row["action"], lang)} for row in self.accounts.trail()]
         return self._render(request, "staff_audit.html", account, entries=entries)
+
+
+def summary_view(summary: Summary, q: Questionnaire, lang: str) -> dict[str, Any]:
+    """A summary as the page shows it: its figures in words, its two charts and the same numbers as tables."""
+    total = summary.total
+    level, percent = say("level", lang), "{:.0f}%".format
+    levels = [(number, q.level(number).name(lang), count) for number, count in total.levels.items()]
+    pillars = [(p.name(lang), total.pillars[p.id]) for p in q.pillars if p.id in total.pillars]
+    # The charts' labels carry every figure: a screen reader hears what the bars show.
+    levels_label = say("staff_levels", lang) + ": " + "; ".join(f"{level} {n} ({name}): {count}"
+                                                               for n, name, count in levels)
+    pillars_label = say("staff_pillars", lang) + ": " + "; ".join(f"{name}: {percent(value)}" for name, value in pillars)
+    return {
+        "scope": summary.cohort or say("staff_all_cohorts", lang), "title": q.title(lang), "version": q.version,
+        "figures": [(say("staff_started", lang), total.started), (say("staff_completed", lang), total.completed),
+                    (say("staff_rate", lang), percent(total.completion_rate)),
+                    (say("report_median", lang), say("staff_summary_minutes", lang, minutes=f"{total.median_minutes:.0f}")
+                     if total.median_minutes is not None else "–")],
+        "completed": total.completed,
+        "levels": levels, "pillars": [(name, f"{value:.1f}") for name, value in pillars],
+        "levels_chart": count_chart([(f"{level} {n}", count, render.level_colour(n)) for n, _, count in levels],
+                                    levels_label),
+        "pillars_chart": percent_chart(pillars, PILLAR_COLOUR, pillars_label),
+        "by": _field_name(summary.by, lang) if summary.by else None,
+        "pillar_names": [p.name(lang) for p in q.pillars],
+        "groups": [(group_label(q, summary.by, g.group, lang), g.started, g.completed, percent(g.completion_rate),
+                    [percent(g.pillars[p.id]) if p.id in g.pillars else "–" for p in q.pillars])
+                   for g in summary.groups],
+        "versions": versions_line(summary, lang),
+        "retakes": retakes_line(summary, q, lang) if summary.retakes.businesses else None,
+    }
+
+
+def _field_name(field: str, lang: str) -> str:
+    try:
+        return say(f"field_{field}", lang)
+    except KeyError:  # a breakdown question with no name in messages.toml goes by its id
+        return field
 
 
 def _support_filter(values: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -1,0 +1,146 @@
+"""The summary in the staff area (/staff/summary): the figures a person counts by hand, the level
+and pillar charts as inline SVG with their figures in words, breakdowns by name, and a plain 400
+for a questionnaire, cohort or breakdown that is not there."""
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from staff_site import CHEAP, add_accounts
+from test_figures import HIGH, LOW, take
+from test_staff_web import SECRET, Clock, signed_in
+from web_server import serving
+
+from sme_bot import loader
+from sme_bot.config import Config, Reports
+from sme_bot.render import level_colour
+from sme_bot.scoring import score
+from sme_bot.service import CONSENT_VERSION
+from sme_bot.storage import Store
+from sme_bot.web.app import create_app
+
+# Retail businesses at LOW, food ones at HIGH, and how long each took.
+RETAIL_MINUTES, FOOD_MINUTES = (5, 7, 9), (10, 20)
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return loader.load("quick-check")
+
+
+def add(store, q, channel, external_id, answers, *, minutes=7, complete=True, version=None):
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    store.assessments.add_whole(channel=channel, external_id=external_id, questionnaire_id=q.id,
+                                questionnaire_version=version or q.version, language="vi", cohort="DX",
+                                started_at=start, last_at=start + timedelta(minutes=minutes), answers=answers,
+                                result=score(q, answers) if complete else None, consent_version=CONSENT_VERSION)
+
+
+@pytest.fixture
+def db(tmp_path, quick):
+    """On quick-check, in cohort DX: three retail businesses at LOW and two food ones at HIGH,
+    completed on real channels, and one web visitor who stopped part-way; one dbi-sme assessment
+    (another questionnaire) and one demo row, which the figures leave out."""
+    path = tmp_path / "summary.db"
+    add_accounts(path)
+    store = Store(path)
+    try:
+        store.assessments.create_cohort("DX", "Đồng Xoài", questionnaire=quick.id)
+        with store.transaction():
+            for i, minutes in enumerate(RETAIL_MINUTES):
+                add(store, quick, "telegram", f"R{i}", LOW, minutes=minutes)
+            for i, minutes in enumerate(FOOD_MINUTES):
+                add(store, quick, "zalo", f"F{i}", HIGH, minutes=minutes)
+            add(store, quick, "web", "W", LOW, complete=False)
+            add(store, quick, "demo", "E", HIGH)
+            dbi = loader.load("dbi-sme")
+            add(store, dbi, "telegram", "D", {}, complete=False)
+    finally:
+        store.close()
+    return path
+
+
+def site(quick, db, min_group=3):
+    config = Config(reports=Reports(min_group=min_group))
+    return serving(create_app(config, quick, database=db, secret=SECRET, staff_clock=Clock(), password_hasher=CHEAP))
+
+
+def cells(page):
+    return [html.unescape(cell) for cell in re.findall(r"<td>([^<]*)</td>", page)]
+
+
+def test_the_page_shows_what_a_person_counts_by_hand(quick, db):
+    low, high = score(quick, LOW), score(quick, HIGH)
+    assert low.level != high.level
+    with site(quick, db) as url:
+        staff = signed_in(url, "minh")  # a viewer may read it
+        assert '<a href="/staff/summary">Số liệu tổng hợp</a>' in staff.page
+        page = staff.get("/staff/summary").text
+    figures = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page))
+    # Six started (five completed and the web visitor), 5 / 6 = 83%; the median of 5, 7, 9, 10, 20 minutes is 9.
+    assert figures == {"Bắt đầu": "6", "Hoàn thành": "5", "Tỷ lệ": "83%", "Thời gian trung vị": "9 phút"}
+    # Businesses by level, in the table and in the chart's words; every level is listed.
+    table = cells(page)
+    assert f"{low.level} · {quick.level(low.level).name('vi')}" in table
+    counts = {level.level: 0 for level in quick.levels} | {low.level: 3, high.level: 2}
+    label = "Phân bố theo mức: " + "; ".join(f"Mức {n} ({quick.level(n).name('vi')}): {c}" for n, c in counts.items())
+    assert f'role="img" aria-label="{html.escape(label)}"' in page and f"<title>{html.escape(label)}</title>" in page
+    # Each bar in its level's colour, labelled with its count.
+    assert f'fill="{level_colour(low.level)}"' in page and f'fill="{level_colour(high.level)}"' in page
+    svgs = re.findall(r"<svg .*?</svg>", page)
+    assert len(svgs) == 2 and ">3</text>" in svgs[0] and ">2</text>" in svgs[0]
+    # Pillar averages over five businesses, with names and percents, in the chart and the table.
+    strategy = (3 * low.pillars[1].percent + 2 * high.pillars[1].percent) / 5
+    name = quick.pillars[1].name("vi")
+    assert f"{name}: {round(strategy, 1):.0f}%" in html.unescape(svgs[1])
+    assert f">{html.escape(name)}</text>" in svgs[1] and f"{round(strategy, 1):.1f}" in table
+    assert "<script" not in page and "<img" not in page
+    # One version only: no versions line; no retakes.
+    assert "phiên bản" not in page and "làm lại" not in page
+
+
+def test_a_breakdown_by_sector_names_its_groups_in_words(quick, db):
+    with site(quick, db) as url:
+        staff = signed_in(url)
+        page = staff.get("/staff/summary?questionnaire=quick-check&cohort=DX&by=sector").text
+        staff.get("/staff/summary?lang=en")  # the switch, as on the other staff pages
+        english = staff.get("/staff/summary?by=sector").text
+    assert "Theo ngành" in page
+    table = cells(page)
+    # Retail (3 completed, and the web visitor who stopped: 4 started) shown by its name; food (2,
+    # under min_group 3) merged into "other".
+    retail = table.index("Bán lẻ, bán buôn, tạp hoá")
+    assert table[retail + 1: retail + 4] == ["4", "3", "75%"]
+    other = table.index("Khác (nhóm nhỏ gộp lại)")
+    assert table[other + 1: other + 4] == ["2", "2", "100%"]
+    assert "food" not in table and "retail" not in table
+    assert "By sector" in english and "Retail, wholesale, grocery" in english and "Started" in english
+
+
+def test_an_unknown_questionnaire_cohort_or_breakdown_is_a_plain_400(quick, db):
+    with site(quick, db) as url:
+        staff = signed_in(url)
+        for query in ("by=district", "by=nothing", "questionnaire=../bot", "questionnaire=nope", "cohort=NOPE"):
+            refused = staff.http.get("/staff/summary?" + query)
+            assert refused.status_code == 400, query
+            assert "Không có bộ câu hỏi, nhóm hoặc cách chia này" in refused.text and "<svg" not in refused.text
+            assert "Traceback" not in refused.text and 'action="/staff/summary"' in refused.text
+
+
+def test_versions_and_retakes_are_said(quick, db):
+    store = Store(db)
+    try:
+        take(store, quick, "telegram", "R0", HIGH, version="2025.9")  # R0 again, on an older file
+    finally:
+        store.close()
+    with site(quick, db) as url:
+        page = html.unescape(signed_in(url).get("/staff/summary").text)
+    assert "thuộc nhiều phiên bản bảng hỏi (" in page and "2025.9: 1" in page
+    assert "1 doanh nghiệp đã làm lại" in page
+
+
+def test_without_completed_assessments_the_page_says_so(quick, db):
+    with site(quick, db) as url:
+        page = signed_in(url).get("/staff/summary?questionnaire=dbi-sme").text
+    assert "Chưa có bài đánh giá nào hoàn thành." in page and "<svg" not in page
