@@ -49,3 +49,21 @@ def test_an_unknown_breakdown_names_the_ones_there_are(tmp_path):
     result = sme_bot("summary", "--by", "district", "-q", str(tmp_path / "tiny.toml"), "--db", str(tmp_path / "x.db"))
     assert result.returncode == 1 and "use one of size, cohort" in result.stderr
     assert q.breakdowns["size"].id == "staff"
+
+
+def aggregates(counts):
+    """What storage hands a summary: here only started/completed counts per group."""
+    return {"counts": counts, "durations": [], "levels": [], "pillars": [], "steps": [], "support": [],
+            "retakes": [], "retake_levels": [], "versions": []}
+
+
+def test_groups_come_in_the_questionnaires_order_and_a_real_other_is_kept_apart(quick):
+    from sme_bot.reports.summary import summarise
+
+    by_size = summarise(aggregates([("small", 3, 3), ("large", 3, 3), ("micro", 3, 3), ("medium", 3, 3)]), quick,
+                        cohort=None, by="size", min_group=2)
+    assert [g.group for g in by_size.groups] == ["micro", "small", "medium", "large"]
+    # quick-check's sectors include one called "other": the merged small groups are not it.
+    by_sector = summarise(aggregates([("other", 3, 3), ("retail", 3, 3), ("food", 1, 1)]), quick,
+                          cohort=None, by="sector", min_group=2)
+    assert [(g.group, g.completed) for g in by_sector.groups] == [("retail", 3), ("other", 3), ("(other)", 1)]

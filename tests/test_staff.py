@@ -69,9 +69,9 @@ def test_summary_counts_levels_pillars_and_time(db, q):
 
 def test_small_groups_are_merged_into_other(db, q):
     result = staff.summary(Store(db), q, Config(), cohort=None, by="sector")
-    assert [(g.group, g.completed) for g in result.groups] == [("retail", 6), ("other", 2)]
+    assert [(g.group, g.completed) for g in result.groups] == [("retail", 6), ("(other)", 2)]
     by_size = staff.summary(Store(db), q, Config(), cohort=None, by="size").groups
-    assert [(g.group, g.completed) for g in by_size] == [("micro", 6), ("other", 2)]
+    assert [(g.group, g.completed) for g in by_size] == [("micro", 6), ("(other)", 2)]
 
 
 def test_summary_on_an_empty_database_is_zeros_not_an_error(tmp_path, q):

@@ -6,13 +6,15 @@ single business can be picked out of a breakdown.
 
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
 from sme_bot.questionnaire import Questionnaire, Text
 
-OTHER = "other"
+# Not a valid question or option id, so it can never be taken for a real group ("other" can).
+OTHER = "(other)"
 ALL = "all"
 
 
@@ -99,7 +101,7 @@ def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *,
         total.absorb(group)
     shown: dict[str, _Group] = {}
     other = _Group()
-    for name in sorted(groups):
+    for name in sorted(groups, key=_order(q, by)):
         if groups[name].completed >= min_group:
             shown[name] = groups[name]
         else:
@@ -121,6 +123,14 @@ def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *,
                         pillar_change=retake_pillars),
         versions={str(version): count for version, count in aggregates.get("versions", [])},
     )
+
+
+def _order(q: Questionnaire, by: str | None) -> Callable[[str], tuple[int, str]]:
+    """Groups in the questionnaire's own order (sizes from micro to large, sectors as listed),
+    unknown ones (a cohort code, "-") after them by name."""
+    question = q.breakdowns.get(by or "")
+    known = [g.id for g in question.groups] + [o.id for o in question.options] if question else []
+    return lambda name: (known.index(name), "") if name in known else (len(known), name)
 
 
 def group_label(q: Questionnaire, by: str | None, group: str, lang: str) -> str:
