@@ -89,10 +89,7 @@ def console(questionnaire_name: str | None, lang: str | None, cohort: str | None
     interactive = sys.stdin.isatty()
     out = Console() if interactive else Console(force_terminal=False, no_color=True, highlight=False, width=80)
     terminal = channel.Terminal(console=out, stdin=sys.stdin, interactive=interactive)
-    try:
-        code = channel.run(service, terminal, lang=lang or config.assessment.language, resume=resume, cohort=cohort)
-    finally:
-        store.close()
+    code = channel.run(service, terminal, lang=lang or config.assessment.language, resume=resume, cohort=cohort)
     sys.exit(code)
 
 
@@ -158,8 +155,6 @@ def run(db_path: Path | None, config_path: Path | None) -> None:
         from sme_bot.redaction import redact
 
         raise click.ClickException(f"cannot reach the Bot API at {telegram.base_url}: {redact(error.message)}") from None
-    finally:
-        store.close()
     click.echo("sme-bot: Telegram bot stopped", err=True)
 
 
@@ -233,8 +228,6 @@ def zalo_run(db_path: Path | None, config_path: Path | None) -> None:
         raise click.ClickException("Zalo refused SME_BOT_ZALO_TOKEN; check it in Zalo Bot Manager") from None
     except ZaloError as error:
         raise click.ClickException(f"cannot reach the Zalo Bot API at {config.zalo.base_url}: {error}") from None
-    finally:
-        store.close()
     click.echo("sme-bot: Zalo bot stopped", err=True)
 
 

@@ -1,6 +1,7 @@
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -266,3 +267,61 @@ def sme_bot_process(*args: str, stdin: str | None = None, cwd: Path | None = Non
     command = Path(sys.executable).with_name("sme-bot")
     return subprocess.run([str(command), *args], input=stdin, check=False, capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def unavailable(what: str) -> None:
+    """A tool a test needs is missing: a failure in CI, where .ci/run installs it; elsewhere a skip
+    that says so (a test that silently passes without its tool would prove nothing)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is needed for this test; .ci/run installs it")
+    pytest.skip(f"{what} is not on this machine; CI installs it and runs this test")
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium as root in a container, and nothing that phones home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (never `playwright install`: nothing is downloaded)."""
+    if not Path(CHROMIUM).exists():
+        unavailable("Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+# A Telegram user id listed as programme staff in the bots tests build.
+ADMIN = 99
+
+
+@pytest.fixture
+def make_bot(tmp_path, clock):
+    """The real PTB Application over a fake Bot API and a real SQLite file, on a settable clock."""
+    from fake_bot_api import TOKEN, FakeBotAPI, Harness
+
+    from sme_bot.channels.telegram.app import build_application
+    from sme_bot.config import Config, Staff
+
+    made = []
+
+    def make(questionnaire="quick-check", *, api=None, rate_limit=False, db="bot.db"):
+        store = Store(tmp_path / db, now=clock)
+        api = api or FakeBotAPI()
+        app = build_application(Config(staff=Staff(telegram=[ADMIN])), loader.load(questionnaire), store, token=TOKEN,
+                                request=api, now=clock, reminders=False, rate_limit=rate_limit, retry_pauses=(0, 0, 0))
+        harness = Harness(app, api)
+        harness.store = store
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        getattr(harness, "closing", lambda: None)()
+        harness.close()
+        harness.store.close()

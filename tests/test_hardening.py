@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import socket
 import sqlite3
 import stat
@@ -24,46 +25,23 @@ from pathlib import Path
 import pytest
 from bot_api_server import BotAPIServer
 from click.testing import CliRunner
-from conftest import sme_bot
-from fake_bot_api import TOKEN, FakeBotAPI, Harness, Owner, buttons, texts
+from conftest import ADMIN, sme_bot, unavailable
+from fake_bot_api import TOKEN, FakeBotAPI, Owner, buttons, texts
 from telegram import Update
 from telegram.error import InvalidToken
 
 from sme_bot import loader
 from sme_bot.channels.telegram.app import build_application, configure_logging
-from sme_bot.config import Config, Staff, Telegram
+from sme_bot.config import Config, Telegram
 from sme_bot.messages import say
 from sme_bot.scoring import score
 from sme_bot.storage import Store
 
-ADMIN = 99
 SECRET = "webhook-secret-made-up-0123456789"
 TOKEN_SECRET = TOKEN.split(":")[1]
 # Every library that logs in the bot's process: at DEBUG, none may show the token or the secret.
 LOGGERS = ("", "telegram", "telegram.ext", "telegram.Bot", "httpx", "httpcore", "apscheduler", "tornado", "asyncio",
            "sme_bot")
-
-
-@pytest.fixture
-def make_bot(tmp_path, clock):
-    made = []
-
-    def make(api=None, *, questionnaire="quick-check", rate_limit=False):
-        store = Store(tmp_path / "bot.db", now=clock)
-        api = api or FakeBotAPI()
-        config = Config(staff=Staff(telegram=[ADMIN]))
-        app = build_application(config, loader.load(questionnaire), store, token=TOKEN, request=api, now=clock,
-                                reminders=False, rate_limit=rate_limit, retry_pauses=(0, 0, 0))
-        harness = Harness(app, api)
-        harness.store = store
-        made.append(harness)
-        return harness
-
-    yield make
-    for harness in made:
-        getattr(harness, "closing", lambda: None)()
-        harness.close()
-        harness.store.close()
 
 
 def counts(store):
@@ -172,7 +150,7 @@ def test_a_chat_sending_hundreds_of_messages_cannot_hold_up_another_chats_help(m
     from sme_bot.channels.telegram.updates import MAX_WAITING
 
     api = GatedAPI(FLOODER)
-    bot = make_bot(api)
+    bot = make_bot(api=api)
     flooder, other = Owner(FLOODER), Owner(OTHER)
 
     async def scenario():
@@ -418,7 +396,7 @@ def test_an_update_is_confirmed_only_once_it_is_handled(make_bot):
     owner, other = Owner(11), Owner(12)
     updates = [owner.message(100, "/help"), owner.message(101, "/privacy"), other.message(102, "/help")]
     api = PollingAPI(updates, slow={11})
-    bot = make_bot(api)
+    bot = make_bot(api=api)
     bot.closing = api.gate.set  # a failing test must not leave the bot waiting on its send
     poller = poll(bot, lambda: sent_to(api) == [12])
     # 12's /help is answered; 11's /help is stored (its marker committed) but its answer waits on
@@ -436,7 +414,7 @@ def test_a_malformed_update_is_skipped_by_its_id_and_its_text_never_logged(make_
     broken = {"update_id": 201, "message": {"message_id": 1, "text": "Bí mật của chủ A", "from": owner.user()}}
     updates = [owner.message(200, "/help"), broken, other.message(202, "Bí mật của chủ B"), other.message(203, "/help")]
     api = PollingAPI(updates)
-    bot = make_bot(api)
+    bot = make_bot(api=api)
     with caplog.at_level(logging.DEBUG, logger="sme_bot"), caplog.at_level(logging.INFO):
         poll(bot, lambda: api.offsets[-1] == 204)
     assert sorted(sent_to(api)) == [21, 22, 22]
@@ -448,7 +426,7 @@ def test_a_flood_does_not_hold_the_confirmed_offset_back(make_bot):
     flooder, other = Owner(FLOODER), Owner(OTHER)
     updates = [flooder.message(300 + i, f"spam {i}") for i in range(150)] + [other.message(450, "/help")]
     api = PollingAPI(updates, slow={FLOODER})
-    bot = make_bot(api)
+    bot = make_bot(api=api)
     bot.closing = api.gate.set
     # The flooder's sends never go out while this runs, yet the other chat is fetched and answered
     # and the offset moves past the flood: a flood cannot pin the 100-update window.
@@ -548,8 +526,9 @@ def read_only(path: Path):
         yield
         path.chmod(0o644)
         return
-    if subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode:
-        pytest.skip("cannot make a file read-only for root here (no chattr)")
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)], capture_output=True,
+                                                         check=False).returncode:
+        unavailable("chattr (making a file read-only for root)")
     try:
         yield
     finally:

@@ -3,11 +3,7 @@ everything by role and accessible name, against the real app under uvicorn on lo
 Nothing is downloaded to run it: Playwright drives the system's Chromium (never `playwright install`).
 """
 
-import os
-import shutil
-from pathlib import Path
 
-import pytest
 from staff_site import CHEAP, PASSWORDS, add_accounts, add_completed
 from web_server import serving
 
@@ -17,24 +13,7 @@ from sme_bot.messages import say
 from sme_bot.reports.export import header
 from sme_bot.web.app import create_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 LAPTOP = {"width": 1280, "height": 800}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is needed to try the staff area in a browser (.ci/run installs it)")
-        pytest.skip("no Chromium here; .ci/run installs it, so CI always tries the staff area in a browser")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 def test_an_admin_signs_in_creates_a_cohort_and_downloads_its_xlsx(browser, tmp_path):

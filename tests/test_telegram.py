@@ -6,36 +6,11 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
-from fake_bot_api import TOKEN, FakeBotAPI, Harness, Owner, buttons, texts
+from conftest import ADMIN
+from fake_bot_api import TOKEN, Owner, buttons, texts
 
 from sme_bot import loader
-from sme_bot.channels.telegram.app import build_application
-from sme_bot.config import Assessment, Config, Staff
 from sme_bot.scoring import score
-from sme_bot.storage import Store
-
-ADMIN = 99
-
-
-@pytest.fixture
-def make_bot(tmp_path, clock):
-    made = []
-
-    def make(questionnaire="quick-check", *, rate_limit=False, db="bot.db"):
-        store = Store(tmp_path / db, now=clock)
-        api = FakeBotAPI()
-        config = Config(assessment=Assessment(reminder_hours=24), staff=Staff(telegram=[ADMIN]))
-        app = build_application(config, loader.load(questionnaire), store, token=TOKEN, request=api, now=clock,
-                                reminders=False, rate_limit=rate_limit, retry_pauses=(0, 0, 0))
-        harness = Harness(app, api)
-        harness.store = store
-        made.append(harness)
-        return harness
-
-    yield make
-    for harness in made:
-        harness.close()
-        harness.store.close()
 
 
 def rows(harness, sql, params=()):

@@ -5,10 +5,7 @@ input is labelled), against the real app under uvicorn on loopback.
 Nothing is downloaded: Playwright drives the system's Chromium (`.ci/run` installs it).
 """
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from web_server import serving
@@ -22,29 +19,11 @@ from sme_bot.storage import Store
 from sme_bot.web.app import create_app
 from sme_bot.web.security import owner_id
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Chromium as root in a container, and nothing that phones home.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 PHONE = {"width": 360, "height": 740}
 # A café on the quick-check, as an owner would tick it.
 ANSWERS = {"sector": "food", "employees": 6, "c_presence": ["zalo_oa", "maps"], "c_payments": ["transfer", "ewallet"],
            "s_plan": "in_head", "i_accounting": "cloud", "i_safety": ["none"], "o_sales": "pos",
            "o_tasks": "zalo_groups", "k_skills": "office", "d_customers": "spreadsheet", "d_consent": "no"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is needed to try the pages as a phone would (.ci/run installs it)")
-        pytest.skip("no Chromium here; .ci/run installs it, so CI always tries the pages in a browser")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

@@ -19,17 +19,15 @@ from starlette.routing import Route
 
 from sme_bot.flows.answers import Reason, parse
 from sme_bot.flows.engine import Ask, Finished, Reject, Step
-from sme_bot.messages import LANGUAGES, say
+from sme_bot.messages import say
 from sme_bot.questionnaire import Question
 from sme_bot.service import CONSENT_VERSION, CONTACT_LENGTH, AssessmentService, weakest
 from sme_bot.session import Session
 from sme_bot.text import clean
-from sme_bot.web.pages import Pages, flash, question_view, result_view
-from sme_bot.web.security import RateLimit, csrf_valid, new_code, owner_id, read_code, show_code
+from sme_bot.web.pages import Pages, checked_form, flash, language_switch, question_view, result_view
+from sme_bot.web.security import RateLimit, new_code, owner_id, read_code, show_code
 
 CHANNEL = "web"
-# No form of these pages has more fields than a multiple-choice question with its options.
-MAX_FIELDS = 100
 
 Handler = Callable[[Request], Awaitable[Response]]
 FormHandler = Callable[[Request, FormData], Awaitable[Response]]
@@ -71,12 +69,7 @@ class Owners:
 
     def _get(self, path: str, handler: Handler) -> Route:
         async def endpoint(request: Request) -> Response:
-            # "?lang=en" on any page switches the language, remembered in the session.
-            lang = request.query_params.get("lang")
-            if lang in LANGUAGES:
-                request.session["lang"] = lang
-                return _redirect(request.url.path)
-            return await handler(request)
+            return language_switch(request) or await handler(request)
 
         return Route(path, endpoint, methods=["GET"])
 
@@ -84,10 +77,8 @@ class Owners:
         """Every form post goes through here: no valid CSRF token, no action."""
 
         async def endpoint(request: Request) -> Response:
-            form = await request.form(max_files=0, max_fields=MAX_FIELDS)
-            if not csrf_valid(request.session, form.get("csrf")):
-                return self.pages.message(request, "web_expired_title", "web_expired", status=403)
-            return await handler(request, form)
+            form = await checked_form(request, self.pages)
+            return form if isinstance(form, Response) else await handler(request, form)
 
         return Route(path, endpoint, methods=["POST"])
 

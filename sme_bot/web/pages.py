@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from sme_bot import __version__, render
 from sme_bot.flows.engine import Prompt
 from sme_bot.messages import LANGUAGES, say
 from sme_bot.questionnaire import Question, Questionnaire
 from sme_bot.scoring import Result
-from sme_bot.web.security import csrf_token
+from sme_bot.web.security import csrf_token, csrf_valid
 from sme_bot.web.svg import result_chart
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -61,6 +62,27 @@ class Pages:
         lang = self.language(request)
         return self.render(request, "message.html", status=status, headers=headers, title=say(title, lang),
                            text=say(text, lang, **params))
+
+
+# No form of these pages has more fields than a multiple-choice question with its options.
+MAX_FIELDS = 100
+
+
+def language_switch(request: Request) -> Response | None:
+    """ "?lang=en" on any page switches the language, remembered in the session: back to the page."""
+    lang = request.query_params.get("lang")
+    if lang not in LANGUAGES:
+        return None
+    request.session["lang"] = lang
+    return RedirectResponse(request.url.path, status_code=303)
+
+
+async def checked_form(request: Request, pages: "Pages", *, max_fields: int = MAX_FIELDS) -> FormData | Response:
+    """A form post's fields, or the page that refuses it: no valid CSRF token, no action."""
+    form = await request.form(max_files=0, max_fields=max_fields)
+    if not csrf_valid(_session(request), form.get("csrf")):
+        return pages.message(request, "web_expired_title", "web_expired", status=403)
+    return form
 
 
 def flash(request: Request, notice: str, **extra: object) -> None:

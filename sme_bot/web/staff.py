@@ -34,15 +34,15 @@ from sme_bot import cohorts, render, support
 from sme_bot.accounts import Account, Accounts, SignIn
 from sme_bot.config import Config
 from sme_bot.errors import StaffError
-from sme_bot.messages import LANGUAGES, say
+from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import staff as reports
 from sme_bot.reports.html import PILLAR_COLOUR
 from sme_bot.reports.summary import Summary, group_label, retakes_line, versions_line
 from sme_bot.service import Questionnaires
 from sme_bot.storage import Store
-from sme_bot.web.pages import Pages, flash
-from sme_bot.web.security import RateLimit, csrf_valid
+from sme_bot.web.pages import Pages, checked_form, flash, language_switch
+from sme_bot.web.security import RateLimit
 from sme_bot.web.svg import count_chart, percent_chart
 
 STAFF_KEYS = ("staff", "staff_key", "staff_seen", "staff_sid")
@@ -110,19 +110,23 @@ class StaffArea:
             session["staff_seen"] = now
         return account
 
+    def _allowed(self, request: Request, *, admin: bool) -> Account | Response:
+        """The signed-in account, if it may see this; else where to send the request."""
+        account = self._account(request)
+        if account is None:
+            flash(request, say("staff_expired", self.pages.language(request)))
+            return _redirect("/staff")
+        if admin and not account.admin:
+            return self._forbidden(request)
+        return account
+
     def _get(self, handler: Handler, *, admin: bool = False) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            lang = request.query_params.get("lang")
-            if lang in LANGUAGES:  # "?lang=en" switches, as on the owners' pages
-                request.session["lang"] = lang
-                return _redirect(request.url.path)
-            account = self._account(request)
-            if account is None:
-                flash(request, say("staff_expired", self.pages.language(request)))
-                return _redirect("/staff")
-            if admin and not account.admin:
-                return self._forbidden(request)
-            return await handler(request, account)
+            switched = language_switch(request)
+            if switched is not None:
+                return switched
+            account = self._allowed(request, admin=admin)
+            return account if isinstance(account, Response) else await handler(request, account)
 
         return endpoint
 
@@ -130,22 +134,15 @@ class StaffArea:
         """A form post: no valid CSRF token, no action."""
 
         async def endpoint(request: Request) -> Response:
-            form = await request.form(max_files=0, max_fields=MAX_FIELDS)
-            if not csrf_valid(request.session, form.get("csrf")):
-                return self.pages.message(request, "web_expired_title", "web_expired", status=403)
-            return await handler(request, form)
+            form = await checked_form(request, self.pages, max_fields=MAX_FIELDS)
+            return form if isinstance(form, Response) else await handler(request, form)
 
         return endpoint
 
     def _post(self, handler: FormHandler, *, admin: bool = False) -> Callable[[Request], Awaitable[Response]]:
         async def signed_in(request: Request, form: FormData) -> Response:
-            account = self._account(request)
-            if account is None:
-                flash(request, say("staff_expired", self.pages.language(request)))
-                return _redirect("/staff")
-            if admin and not account.admin:
-                return self._forbidden(request)
-            return await handler(request, account, form)
+            account = self._allowed(request, admin=admin)
+            return account if isinstance(account, Response) else await handler(request, account, form)
 
         return self._form(signed_in)
 
@@ -160,10 +157,9 @@ class StaffArea:
     # -- signing in and out -----------------------------------------------------------------------
 
     async def sign_in_form(self, request: Request) -> Response:
-        lang = request.query_params.get("lang")
-        if lang in LANGUAGES:
-            request.session["lang"] = lang
-            return _redirect("/staff")
+        switched = language_switch(request)
+        if switched is not None:
+            return switched
         if self._account(request) is not None:
             return _redirect("/staff/cohorts")
         return self._render(request, "staff_login.html", None)
