@@ -188,6 +188,15 @@ def clock():
     return Clock()
 
 
+def rows(db, sql):
+    """What a query over a database file gives, read on a connection of its own."""
+    store = Store(db)
+    try:
+        return store.db.execute(sql).fetchall()
+    finally:
+        store.close()
+
+
 @pytest.fixture(params=["file", "memory"])
 def store(request, tmp_path):
     """Every storage test runs against a real file and an in-memory database alike."""

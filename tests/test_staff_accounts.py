@@ -1,7 +1,7 @@
 """`sme-bot staff add|list|remove|passwd`, and the account rules behind them (sme_bot.accounts)."""
 
 import pytest
-from conftest import sme_bot
+from conftest import rows, sme_bot
 from staff_site import CHEAP
 
 from sme_bot.accounts import Accounts
@@ -9,14 +9,6 @@ from sme_bot.errors import StaffError
 from sme_bot.storage import Store
 
 GOOD = "Hoa-sen-2026-xyz"
-
-
-def rows(db, sql):
-    store = Store(db)
-    try:
-        return store.db.execute(sql).fetchall()
-    finally:
-        store.close()
 
 
 def test_add_list_passwd_remove_and_each_is_audited(tmp_path):

@@ -24,11 +24,6 @@ from sme_bot.web.app import create_app
 RETAIL_MINUTES, FOOD_MINUTES = (5, 7, 9), (10, 20)
 
 
-@pytest.fixture(scope="module")
-def quick():
-    return loader.load("quick-check")
-
-
 def add(store, q, channel, external_id, answers, *, minutes=7, complete=True, version=None):
     start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     store.assessments.add_whole(channel=channel, external_id=external_id, questionnaire_id=q.id,

@@ -9,11 +9,11 @@ import time
 
 import httpx
 import pytest
+from conftest import rows
 from staff_site import CHEAP, PASSWORDS, add_accounts, add_completed
 from starlette.routing import Route
 from web_server import Owner, serving
 
-from sme_bot import loader
 from sme_bot.config import Config, Web
 from sme_bot.storage import Store
 from sme_bot.web.app import create_app
@@ -29,11 +29,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(scope="module")
-def quick():
-    return loader.load("quick-check")
 
 
 @pytest.fixture
@@ -64,14 +59,6 @@ def signed_in(url, name="lan", password=None):
     person.get("/staff")
     person.post("/staff/signin", {"name": name, "password": password or PASSWORDS[name]})
     return person
-
-
-def rows(db, sql):
-    store = Store(db)
-    try:
-        return store.db.execute(sql).fetchall()
-    finally:
-        store.close()
 
 
 def audit(db):

@@ -14,7 +14,7 @@ from staff_site import CAFE, add_accounts, add_completed
 from test_staff_web import app_for, audit, rows, signed_in, staff_routes
 from web_server import Owner, serving
 
-from sme_bot import loader, support
+from sme_bot import support
 from sme_bot.scoring import score
 from sme_bot.service import weakest
 from sme_bot.storage import Store
@@ -29,11 +29,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(scope="module")
-def quick():
-    return loader.load("quick-check")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import signal
 
 import httpx
 import pytest
-from conftest import sme_bot
+from conftest import rows, sme_bot
 from starlette.routing import Route
 from web_server import Owner, ServeProcess, serving
 
@@ -41,11 +41,6 @@ class Clock:
 
 
 @pytest.fixture
-def quick():
-    return loader.load("quick-check")
-
-
-@pytest.fixture
 def db(tmp_path):
     return tmp_path / "web.db"
 
@@ -67,14 +62,6 @@ def owner(site):
     person = Owner(site)
     yield person
     person.close()
-
-
-def rows(db, sql):
-    store = Store(db)
-    try:
-        return store.db.execute(sql).fetchall()
-    finally:
-        store.close()
 
 
 def count(db, table):

@@ -10,7 +10,6 @@ import re
 import pytest
 from web_server import serving
 
-from sme_bot import loader
 from sme_bot.config import Config
 from sme_bot.messages import say
 from sme_bot.scoring import score
@@ -24,11 +23,6 @@ PHONE = {"width": 360, "height": 740}
 ANSWERS = {"sector": "food", "employees": 6, "c_presence": ["zalo_oa", "maps"], "c_payments": ["transfer", "ewallet"],
            "s_plan": "in_head", "i_accounting": "cloud", "i_safety": ["none"], "o_sales": "pos",
            "o_tasks": "zalo_groups", "k_skills": "office", "d_customers": "spreadsheet", "d_consent": "no"}
-
-
-@pytest.fixture(scope="module")
-def quick():
-    return loader.load("quick-check")
 
 
 @pytest.fixture(scope="module")
