@@ -102,7 +102,9 @@ def test_the_console_starts_without_heavy_libraries(tmp_path):
                              env={"PYTHONPROFILEIMPORTTIME": "1"})
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "sme_bot.channels.console" in imported  # the probe works
-    assert not {name for name in imported if name.split(".")[0] in {"telegram", "matplotlib", "openpyxl", "httpx", "numpy"}}
+    # Nor the web app's libraries, nor the staff area's password hashing (design rule 10).
+    heavy = {"telegram", "matplotlib", "openpyxl", "httpx", "numpy", "starlette", "uvicorn", "jinja2", "argon2"}
+    assert not {name for name in imported if name.split(".")[0] in heavy}
 
 
 def test_every_channel_text_exists_in_vietnamese_and_english():
@@ -121,4 +123,5 @@ def test_help_imports_neither_telegram_nor_charts():
     result = sme_bot_process("--help", env={"PYTHONPROFILEIMPORTTIME": "1"})
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "click" in imported
-    assert not {name for name in imported if name.split(".")[0] in {"telegram", "matplotlib", "sqlite_utils"}}
+    assert not {name for name in imported if name.split(".")[0] in
+                {"telegram", "matplotlib", "sqlite_utils", "starlette", "uvicorn", "jinja2", "httpx", "argon2"}}
