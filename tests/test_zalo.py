@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -280,3 +281,12 @@ def test_a_second_zalo_run_with_the_same_token_is_one_line(tmp_path):
             first.communicate(timeout=30)
     assert second.returncode == 1 and "already polling with this token" in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1
+
+
+def test_logs_name_events_but_never_what_an_owner_wrote(zalo, caplog):
+    caplog.set_level(logging.DEBUG)
+    zalo(text="Xin chào")
+    zalo(text="1")
+    zalo(text="Cửa hàng bí mật 0912 345 678")
+    assert caplog.records and "message.text.received" in caplog.text
+    assert "bí mật" not in caplog.text and "0912" not in caplog.text and "Xin chào" not in caplog.text
