@@ -19,13 +19,13 @@ def check_questionnaire(q: Questionnaire, file: str, framework_file: str) -> lis
 
 
 def _unique_question_ids(q: Questionnaire) -> Found:
-    for qid, count in Counter(x.id for x in q.all_questions).items():
+    for qid, count in Counter(x.id for x in q.all_questions + q.derived).items():
         if count > 1:
             yield f"question '{qid}'", f"the id is used by {count} questions", "give each question its own id"
 
 
 def _unique_option_ids(q: Questionnaire) -> Found:
-    for question in q.all_questions:
+    for question in q.all_questions + q.derived:
         for oid, count in Counter(o.id for o in question.options).items():
             if count > 1:
                 yield f"question '{question.id}'", f"option id '{oid}' appears {count} times", "give each option its own id"
@@ -90,6 +90,42 @@ def _conditions(q: Questionnaire) -> Found:
             yield where, f"ask_if uses min/max on '{target.id}', a {target.type} question", "use any_of with option ids"
 
 
+def _derived(q: Questionnaire) -> Found:
+    """A derived answer: a choice of named values, a rule table whose lines give one of them,
+    and conditions that read questions the file asks (never another derived answer)."""
+    asked = {x.id: x for x in q.all_questions}
+    for question in q.all_questions:
+        if question.rules:
+            yield f"question '{question.id}'", "has rules, but only a derived answer has them", "move it to [[derived]] or remove its rules"
+    for derived in q.derived:
+        where = f"derived '{derived.id}'"
+        if derived.id in asked:
+            continue  # _unique_question_ids reports it
+        if derived.type != "single":
+            yield where, f"is a {derived.type} question", 'a derived answer is type = "single": its options are the values it can take'
+            continue
+        if not derived.rules:
+            yield where, "has no rules", "add [[derived.rules]] tables (value = …, when = [ … ]); the first that holds gives the value"
+        if derived.pillar is not None or derived.max_points or derived.ask_if is not None:
+            yield where, "is scored or has ask_if", "a derived answer is never asked nor scored: remove pillar, points and ask_if"
+        for number, rule in enumerate(derived.rules, start=1):
+            line = f"{where} › rule {number} ('{rule.value}')"
+            if derived.option(rule.value) is None:
+                yield line, f"gives '{rule.value}', which is not one of its options", f"use one of {', '.join(o.id for o in derived.options)}"
+            for cond in rule.when + rule.when_any:
+                target = asked.get(cond.question)
+                if target is None:
+                    yield line, f"names an unknown question '{cond.question}'", "name a question of this file (a profile question, usually)"
+                elif cond.any_of and not target.choices:
+                    yield line, f"uses any_of on '{target.id}', a {target.type} question", "use min/max for numbers"
+                elif cond.any_of:
+                    for oid in cond.any_of:
+                        if target.option(oid) is None:
+                            yield line, f"names option '{oid}', which '{target.id}' does not have", f"use one of {', '.join(o.id for o in target.options)}"
+                elif target.type != "number":
+                    yield line, f"uses min/max on '{target.id}', a {target.type} question", "use any_of with option ids"
+
+
 def _numbers(q: Questionnaire) -> Found:
     for question in q.all_questions:
         if question.type != "number":
@@ -118,7 +154,7 @@ def _multi(q: Questionnaire) -> Found:
 
 
 def _short_labels(q: Questionnaire) -> Found:
-    for question in q.all_questions:
+    for question in q.all_questions + q.derived:
         for option in question.options:
             for lang in ("vi", "en"):
                 length = len(option.short(lang)) if option.short else 0
@@ -210,6 +246,6 @@ def _unique_pillars(f: Framework) -> Found:
 
 CHECKS: list[Callable[[Questionnaire], Found]] = [
     _unique_question_ids, _unique_option_ids, _pillars_known, _pillars_grouped,
-    _pillar_points, _conditions, _numbers, _multi, _short_labels, _sub_indices,
+    _pillar_points, _conditions, _derived, _numbers, _multi, _short_labels, _sub_indices,
 ]
 FRAMEWORK_CHECKS: list[Callable[[Framework], Found]] = [_unique_pillars, _levels, _roadmap]

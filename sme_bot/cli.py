@@ -4,6 +4,7 @@ Heavy or slow imports stay inside the commands that need them, so `sme-bot --hel
 console's first question come up fast.
 """
 
+import copy
 import json
 import os
 import re
@@ -39,6 +40,93 @@ class Commands(click.Group):
             # A full disk or a file that vanished mid-way: the operating system's words suffice.
             where = f"{error.filename}: " if error.filename else ""
             raise click.ClickException(f"{where}{error.strerror or error}") from None
+
+
+class Staff(click.Command):
+    """A staff command: its help, like its tables and messages, in Vietnamese unless `--lang en` is
+    on its command line. The texts are in messages.toml: `cli_<key>` for the command, and for each
+    option `cli_<key>_<option>` or, when shared by several commands, `cli_opt_<option>`."""
+
+    def __init__(self, *args: Any, key: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.key = key
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # --help acts before any other option is read: the language comes from the words typed.
+        words = iter(args)
+        for word in words:
+            if word == "--lang" or word.startswith("--lang="):
+                ctx.meta["lang"] = word.partition("=")[2] or next(words, "")
+        return super().parse_args(ctx, args)
+
+    def short(self, lang: str, limit: int = 45) -> str:
+        """The help's first line, cut at a word to fit a list of commands."""
+        first = _said(f"cli_{self.key}", lang).partition("\n")[0]
+        return first if len(first) <= limit else first[:limit - 3].rsplit(" ", 1)[0] + "..."
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        # In `sme-bot --help`'s list of commands, where no language was asked for: Vietnamese first.
+        return self.short("vi", limit)
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text(_said(f"cli_{self.key}", _lang(ctx)))
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        lang = _lang(ctx)
+        help_option = self.get_help_option(ctx)
+        records = []
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option):
+                continue  # arguments are named in the usage line and explained in the help text
+            name = "help" if param is help_option else param.name
+            said = copy.copy(param)  # the command is shared: its options keep their own help
+            said.help = _said(f"cli_{self.key}_{name}", lang, f"cli_opt_{name}")
+            record = said.get_help_record(ctx)
+            if record is not None:
+                records.append(record)
+        with formatter.section(_said("cli_options", lang)):
+            formatter.write_dl(records)
+
+
+class StaffGroup(Staff, click.Group):
+    """A group of staff commands (cohort, support, staff), listed in the language asked for."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        lang = _lang(ctx)
+        commands = [(name, self.commands[name]) for name in self.list_commands(ctx)]
+        limit = formatter.width - 6 - max(len(name) for name, _ in commands)  # as click lists commands
+        with formatter.section(_said("cli_commands", lang)):
+            formatter.write_dl([(name, command.short(lang, limit) if isinstance(command, Staff) else
+                                 command.get_short_help_str(limit)) for name, command in commands])
+
+
+def _lang(ctx: click.Context) -> str:
+    return "en" if ctx.meta.get("lang") == "en" else "vi"
+
+
+def _said(key: str, lang: str, fallback: str | None = None, **params: object) -> str:
+    """messages.toml's text for `key`, else for `fallback` (an option's help shared by commands)."""
+    from sme_bot.messages import say
+
+    try:
+        return say(key, lang, **params)
+    except KeyError:
+        if fallback is None:
+            raise
+        return say(fallback, lang, **params)
+
+
+def _lang_option(command: Any) -> Any:
+    """--lang on a staff command: its help, tables and messages (a file's headers follow --labels)."""
+    return click.option("--lang", type=LANG, default="vi", show_default=True)(command)
+
+
+def _group_lang_option(group: Any) -> Any:
+    """--lang on a group of staff commands, for its help alone (`sme-bot cohort --lang en --help`)."""
+    return click.option("--lang", type=LANG, default="vi", show_default=True, expose_value=False)(group)
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,11 +173,13 @@ def console(questionnaire_name: str | None, lang: str | None, cohort: str | None
 
     config, store, q = _open(config_path, db_path, questionnaire_name)
     check_cohort(store, cohort)
-    service = AssessmentService(store, Questionnaires(q, config.assessment.questionnaires))
+    service = AssessmentService(store, Questionnaires(q, config.assessment.questionnaires),
+                                min_group=config.reports.min_group)
     interactive = sys.stdin.isatty()
     out = Console() if interactive else Console(force_terminal=False, no_color=True, highlight=False, width=80)
     terminal = channel.Terminal(console=out, stdin=sys.stdin, interactive=interactive)
-    code = channel.run(service, terminal, lang=lang or config.assessment.language, resume=resume, cohort=cohort)
+    code = channel.run(service, terminal, lang=lang or config.assessment.language, resume=resume, cohort=cohort,
+                       programme=config.programme.name, keep_months=config.privacy.keep_months)
     sys.exit(code)
 
 
@@ -118,6 +208,7 @@ def run(db_path: Path | None, config_path: Path | None) -> None:
     from sme_bot.channels.telegram.polling import run_polling
 
     config, store, q = _open(config_path, db_path, None)
+    _reaching_owners(config)
     telegram = config.telegram
     secret = os.environ.get("SME_BOT_WEBHOOK_SECRET", "")
     if telegram.mode == "webhook" and not (telegram.webhook_url and secret):
@@ -127,11 +218,12 @@ def run(db_path: Path | None, config_path: Path | None) -> None:
 
     async def up() -> None:
         username = await introduce(app.bot, config, config.assessment.language)
+        store.chats("telegram").remember_username(username)
         click.echo(f"sme-bot: Telegram bot @{username} up ({telegram.mode}); questionnaire {q.id} {q.version}; "
                    f"database {store.path}", err=True)
         if username != telegram.username:
             click.echo(f"warning: bot.toml says [telegram] username = \"{telegram.username}\", Telegram says "
-                       f"@{username}: join links and QR codes from `sme-bot cohort create` use bot.toml's", err=True)
+                       f"@{username}: join links and QR codes use @{username}; correct bot.toml to match", err=True)
 
     async def poll() -> None:
         # Our own loop, not PTB's Updater: an update is confirmed to Telegram only once handled.
@@ -200,6 +292,7 @@ def zalo_run(db_path: Path | None, config_path: Path | None) -> None:
     from sme_bot.channels.zalo.client import ZaloError, ZaloUnauthorized
 
     config, client = _zalo_client(config_path)
+    _reaching_owners(config)
     click.get_current_context().with_resource(only_poller(os.environ["SME_BOT_ZALO_TOKEN"].strip()))
     _, store, q = _open(config_path, db_path, None)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -307,13 +400,14 @@ def serve(host: str | None, port: int | None, access_log: bool | None, db_path: 
 def validate(paths: tuple[Path, ...]) -> None:
     """Check questionnaire files; exit 0 when all are valid, 1 with located problems.
 
-    Without PATHS, checks every questionnaire shipped with sme-bot.
+    Without PATHS, checks every questionnaire shipped with sme-bot, and the earlier versions
+    kept in questionnaires/archive/.
 
         sme-bot validate questionnaires/my-survey.toml
     """
     from sme_bot import loader
 
-    files = list(paths) or loader.available()
+    files = list(paths) or loader.available() + loader.archived_files()
     problems = []
     summaries = []
     for path in files:
@@ -379,26 +473,19 @@ def score(questionnaire_name: str, answers_path: Path, fmt: str, lang: str) -> N
     Console(highlight=False).print(render_result(result, lang, full_roadmap=True))
 
 
-@main.command()
-@click.option("--cohort", help="Only this cohort.")
-@click.option("--by", help="Break down by a profile field the questionnaire marks (sector, size, district) or cohort.")
+# -- staff commands: help and tables in Vietnamese unless --lang en (texts in messages.toml) ------------
+
+
+@main.command(cls=Staff, key="summary")
+@click.option("--cohort")
+@click.option("--by")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--questionnaire", "-q", "questionnaire_name", help="For names and roadmap texts [default: from bot.toml].")
-@click.option("--lang", type=LANG, default="vi", show_default=True)
-@click.option("--include-demo", is_flag=True,
-              help="Count made-up rows too (channel demo from `sme-bot demo-data`, and console tries); "
-                   "left out by default.")
+@click.option("--questionnaire", "-q", "questionnaire_name")
+@_lang_option
+@click.option("--include-demo", is_flag=True)
 @_config_options
 def summary(cohort: str | None, by: str | None, fmt: str, questionnaire_name: str | None, lang: str,
             include_demo: bool, db_path: Path | None, config_path: Path | None) -> None:
-    """Started, completed, levels, pillar averages, common needs and retakes, of one questionnaire.
-
-    Started and completed count assessments; levels, pillar averages and needs count businesses,
-    each by its latest result (retakes are shown apart). Groups smaller than [reports] min_group
-    in bot.toml are merged into "other"; demo and console rows are left out unless --include-demo.
-
-        sme-bot summary --cohort DX2026 --by sector
-    """
     from sme_bot.reports import staff
 
     config, store, q = _open(config_path, db_path, questionnaire_name, must_exist=True)
@@ -415,31 +502,20 @@ def summary(cohort: str | None, by: str | None, fmt: str, questionnaire_name: st
     Console(highlight=False).print(summary_tables(result, q, lang))
 
 
-@main.command("export")
-@click.option("--cohort", help="Only this cohort.")
+@main.command("export", cls=Staff, key="export")
+@click.option("--cohort")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
-@click.option("--labels", type=click.Choice(["vi", "en", "codes"]), default="vi", show_default=True,
-              help="Headers and answers in a language, or as column and option ids.")
-@click.option("--csv-separator", type=click.Choice([",", ";"]), default=",", show_default=True,
-              help="';' for Excel set to a Vietnamese or European locale, which splits CSV files at semicolons.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write [default: sme-bot-export.FORMAT].")
-@click.option("--with-identities", is_flag=True, help="Add Telegram ids and names (recorded in the database's audit).")
-@click.option("--questionnaire", "-q", "questionnaire_name", help="Which questionnaire's assessments [default: from bot.toml].")
-@click.option("--include-demo", is_flag=True,
-              help="Count made-up rows too (channel demo from `sme-bot demo-data`, and console tries); "
-                   "left out by default.")
+@click.option("--labels", type=click.Choice(["vi", "en", "codes"]), default="vi", show_default=True)
+@click.option("--csv-separator", type=click.Choice([",", ";"]), default=",", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--with-identities", is_flag=True)
+@click.option("--questionnaire", "-q", "questionnaire_name")
+@click.option("--include-demo", is_flag=True)
+@_lang_option
 @_config_options
 def export_command(cohort: str | None, fmt: str, labels: str, csv_separator: str, output: Path | None,
-                   with_identities: bool, questionnaire_name: str | None, include_demo: bool, db_path: Path | None,
-                   config_path: Path | None) -> None:
-    """One row per completed assessment: CSV for Excel, XLSX or JSON.
-
-    Respondents appear as a stable pseudonym unless --with-identities is given; demo and console
-    rows are left out unless --include-demo.
-
-        sme-bot export --cohort DX2026 --format xlsx -o dx2026.xlsx
-    """
+                   with_identities: bool, questionnaire_name: str | None, include_demo: bool, lang: str,
+                   db_path: Path | None, config_path: Path | None) -> None:
     from rich.progress import Progress
 
     from sme_bot.reports import staff
@@ -454,70 +530,51 @@ def export_command(cohort: str | None, fmt: str, labels: str, csv_separator: str
         written = staff.export(store, q, config, cohort=cohort, fmt=fmt, labels=labels, output=target,
                                with_identities=with_identities, start=start, include_demo=include_demo,
                                csv_separator=csv_separator)
-    click.echo(f"{written} assessments written to {target}", err=True)
+    click.echo(_said("cli_export_done", lang, n=written, path=target), err=True)
 
 
-@main.command()
-@click.option("--cohort", help="Only this cohort.")
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The HTML file.")
-@click.option("--questionnaire", "-q", "questionnaire_name", help="[default: from bot.toml]")
-@click.option("--lang", type=LANG, default="vi", show_default=True)
-@click.option("--include-demo", is_flag=True,
-              help="Count made-up rows too (channel demo from `sme-bot demo-data`, and console tries); "
-                   "left out by default.")
+@main.command(cls=Staff, key="report")
+@click.option("--cohort")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--questionnaire", "-q", "questionnaire_name")
+@_lang_option
+@click.option("--include-demo", is_flag=True)
 @_config_options
 def report(cohort: str | None, output: Path, questionnaire_name: str | None, lang: str, include_demo: bool,
            db_path: Path | None, config_path: Path | None) -> None:
-    """A self-contained HTML report (opens offline, prints well) for a monthly report.
-
-    The figures are those of `sme-bot summary`: demo and console rows left out unless --include-demo.
-
-        sme-bot report --cohort DX2026 -o bao-cao-dx2026.html
-    """
     from datetime import date
 
-    from sme_bot.errors import StaffError
     from sme_bot.reports import staff
     from sme_bot.reports.export import check_writable, replacing
-    from sme_bot.reports.html import report_html
 
     check_writable(output)
     config, store, q = _open(config_path, db_path, questionnaire_name, must_exist=True)
-    total = staff.summary(store, q, config, cohort=cohort, by=None, include_demo=include_demo)
-    note = staff.left_out(store, q, cohort, include_demo)
-    if not total.total.completed:
-        raise StaffError(f"no completed assessments{' in cohort ' + cohort if cohort else ''} to report on{note}")
-    if note:
-        click.echo(f"note: completed assessments counted: {total.total.completed}{note}", err=True)
-    fields = [field for field in staff.breakdowns(q) if not (cohort and field == "cohort")]
-    breakdowns = {field: staff.summary(store, q, config, cohort=cohort, by=field, include_demo=include_demo)
-                  for field in fields}
-    page = report_html(q, total, breakdowns, lang=lang, programme=config.programme.name, today=date.today())
+    page = staff.report(store, q, config, cohort=cohort, lang=lang, today=date.today(), include_demo=include_demo)
+    if note := staff.left_out(store, q, cohort, include_demo):
+        completed = store.staff.count_completed(q.id, cohort, include_demo=include_demo)
+        click.echo(f"note: completed assessments counted: {completed}{note}", err=True)
     with replacing(output, "w", encoding="utf-8") as stream:
         stream.write(page)
-    click.echo(f"report written to {output}", err=True)
+    click.echo(_said("cli_report_done", lang, path=output), err=True)
 
 
-@main.group()
+@main.group(cls=StaffGroup, key="cohort")
+@_group_lang_option
 def cohort() -> None:
-    """Cohorts: an event, a training batch, a district campaign."""
+    pass
 
 
-@cohort.command("create")
+@cohort.command("create", cls=Staff, key="cohort_create")
 @click.argument("code")
-@click.option("--name", required=True, help="What staff call it.")
-@click.option("--starts", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
-@click.option("--ends", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
-@click.option("--questionnaire", "-q", "questionnaire_name",
-              help="The questionnaire its owners answer [default: from bot.toml], e.g. quick-check for an event.")
-@click.option("--qr", "qr_path", type=click.Path(dir_okay=False, path_type=Path), help="QR code PNG [default: cohort-CODE.png].")
+@click.option("--name", required=True)
+@click.option("--starts", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--ends", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--questionnaire", "-q", "questionnaire_name")
+@click.option("--qr", "qr_path", type=click.Path(dir_okay=False, path_type=Path))
+@_lang_option
 @_config_options
 def cohort_create(code: str, name: str, starts, ends, questionnaire_name: str | None,  # type: ignore[no-untyped-def]
-                  qr_path: Path | None, db_path: Path | None, config_path: Path | None) -> None:
-    """Record a cohort; print its join link and write a QR code for slides and posters.
-
-        sme-bot cohort create DX2026 --name "Hội nghị Đồng Xoài 11/2026" -q quick-check
-    """
+                  qr_path: Path | None, lang: str, db_path: Path | None, config_path: Path | None) -> None:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
         raise click.BadParameter("use 1 to 32 letters, digits, - or _ (it goes into a Telegram link)", param_hint="CODE")
     if starts and ends and ends < starts:
@@ -528,35 +585,31 @@ def cohort_create(code: str, name: str, starts, ends, questionnaire_name: str | 
 
     target = qr_path or Path(f"cohort-{code}.png")
     check_writable(target)
+    from sme_bot.cohorts import links
+
     config, store, q = _open(config_path, db_path, questionnaire_name)
-    link = f"https://t.me/{config.telegram.username}?start={code}"
     # With a public web address the QR code opens the web page: every phone can, where Telegram
     # is blocked on Vietnam's mobile networks.
-    web_link = f"{config.web.public_url.rstrip('/')}/c/{code}" if config.web.public_url else None
+    ways_in = links(config, store, code)
     # The cohort is recorded only once its QR code is written, and the code appears only for
     # a recorded cohort: a failure leaves neither behind.
     with replacing(target, "wb") as stream:
-        segno.make(web_link or link, error="m").save(stream, kind="png", scale=10, border=2)
+        segno.make(ways_in.qr, error="m").save(stream, kind="png", scale=10, border=2)
         if not store.assessments.create_cohort(code, name, starts=starts and starts.date().isoformat(),
                                                ends=ends and ends.date().isoformat(), questionnaire=q.id):
             raise click.ClickException(f"cohort {code} exists already; `sme-bot cohort list` shows it")
-    click.echo(link)
-    if web_link:
-        click.echo(web_link)
-    click.echo(f"QR code{' (the web link)' if web_link else ''}: {target}", err=True)
+    click.echo(ways_in.telegram)
+    if ways_in.web:
+        click.echo(ways_in.web)
+    click.echo(_said("cli_cohort_qr_web" if ways_in.web else "cli_cohort_qr", lang, path=target), err=True)
 
 
-@cohort.command("list")
+@cohort.command("list", cls=Staff, key="cohort_list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--include-demo", is_flag=True,
-              help="Count made-up rows too (channel demo from `sme-bot demo-data`, and console tries); "
-                   "left out by default.")
+@click.option("--include-demo", is_flag=True)
+@_lang_option
 @_config_options
-def cohort_list(fmt: str, include_demo: bool, db_path: Path | None, config_path: Path | None) -> None:
-    """Each cohort with its assessments started and completed (of the cohort's questionnaire).
-
-        sme-bot cohort list --format json
-    """
+def cohort_list(fmt: str, include_demo: bool, lang: str, db_path: Path | None, config_path: Path | None) -> None:
     _, store, _ = _open(config_path, db_path, None, must_exist=True)
     rows = store.staff.cohorts(include_demo=include_demo)
     if fmt == "json":
@@ -566,40 +619,52 @@ def cohort_list(fmt: str, include_demo: bool, db_path: Path | None, config_path:
     from rich.table import Table
 
     from sme_bot.reports.tables import plain
+    from sme_bot.support import local_time
 
-    table = Table("code", "name", "starts", "ends", "started", "completed")
+    table = Table(*(_said(key, lang) for key in ("staff_col_code", "staff_col_name", "staff_field_starts",
+                                                 "staff_field_ends", "staff_col_started", "staff_col_completed",
+                                                 "staff_col_state")))
     for row in rows:
+        state = (_said("staff_state_closed", lang, date=local_time(row["closed_at"])[:10]) if row["closed_at"]
+                 else _said("staff_state_open", lang))
         # Names are typed text: plain() keeps rich from reading them as markup.
         table.add_row(plain(row["code"]), plain(row["name"]), row["starts"] or "", row["ends"] or "",
-                      str(row["started"] or 0), str(row["completed"] or 0))
+                      str(row["started"] or 0), str(row["completed"] or 0), state)
     Console().print(table)
 
 
-@main.group()
-def support() -> None:
-    """Support requests owners made from their result."""
-
-
-@support.command("list")
-@click.option("--status", default=None, metavar="new|contacted|helping|closed|all",
-              help="Only requests with this status [default: every one not closed].")
-@click.option("--cohort", help="Only this cohort.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@cohort.command("close", cls=Staff, key="cohort_close")
+@click.argument("code")
+@_lang_option
 @_config_options
-def support_list(status: str | None, cohort: str | None, fmt: str, db_path: Path | None,
-                 config_path: Path | None) -> None:
-    """Support requests to follow up (they carry the owner's contact): not closed ones unless told.
+def cohort_close(code: str, lang: str, db_path: Path | None, config_path: Path | None) -> None:
+    _, store, _ = _open(config_path, db_path, None, must_exist=True)
+    if not store.assessments.close_cohort(code):
+        raise click.ClickException(_said("cli_cohort_not_open", lang, code=code))
+    store.accounts.audit(_by(), "cohort_closed", code)
+    click.echo(_said("cli_cohort_closed", lang, code=code), err=True)
 
-    \b
-        sme-bot support list
-        sme-bot support list --status helping --format csv > dang-ho-tro.csv
-    """
+
+@main.group(cls=StaffGroup, key="support")
+@_group_lang_option
+def support() -> None:
+    pass
+
+
+@support.command("list", cls=Staff, key="support_list")
+@click.option("--status", default=None, metavar="new|contacted|helping|closed|all")
+@click.option("--cohort")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@_lang_option
+@_config_options
+def support_list(status: str | None, cohort: str | None, fmt: str, lang: str, db_path: Path | None,
+                 config_path: Path | None) -> None:
     from sme_bot import support as follow_up
     from sme_bot.service import Questionnaires
 
     config, store, q = _open(config_path, db_path, None, must_exist=True)
     questionnaires = Questionnaires(q, config.assessment.questionnaires)
-    rows = follow_up.listing(store, questionnaires.get, status=status, cohort=cohort, lang="en")
+    rows = follow_up.listing(store, questionnaires.get, status=status, cohort=cohort, lang=lang)
     for row in rows:
         row["pillar_names"] = ", ".join(row["pillar_names"])
         del row["created"], row["updated"]  # the stored UTC times are in the rows already
@@ -624,15 +689,20 @@ def support_list(status: str | None, cohort: str | None, fmt: str, db_path: Path
 
         from sme_bot.reports.tables import plain
 
+        def head(key: str) -> str:
+            return _said(key, lang)
+
         # Names, contacts and notes are typed text: plain() keeps rich from reading them as markup.
-        table = Table("id", "created (UTC+7)", "status", "assignee", "cohort", "level", "pillars")
+        table = Table("#", head("staff_col_created") + " (UTC+7)", head("staff_col_status"), head("staff_col_assignee"),
+                      head("staff_field_cohort"), head("staff_col_level"), head("staff_col_pillars"))
         # Names and contacts whole, on one line: the columns that wrap are the pillars and the notes.
-        for column in ("business", "name", "contact", "channel id"):
-            table.add_column(column, no_wrap=True)
-        table.add_column("updated (UTC+7)")
-        table.add_column("notes")
+        for key in ("staff_col_business", "staff_data_name", "staff_col_contact", "staff_data_external_id"):
+            table.add_column(head(key), no_wrap=True)
+        table.add_column(head("staff_col_updated") + " (UTC+7)")
+        table.add_column(head("staff_col_notes"))
         for row in rows:
-            table.add_row(str(row["id"]), follow_up.local_time(row["created_at"]), row["status"],
+            table.add_row(str(row["id"]), follow_up.local_time(row["created_at"]),
+                          head(f"support_status_{follow_up.current(row['status'])}"),
                           plain(row["assignee"] or ""), plain(row["cohort"] or ""), str(row["level"]),
                           plain(row["pillar_names"]), plain(str(row["business_name"] or "")),
                           plain(row["name"] or ""), plain(row["contact"] or ""), plain(row["external_id"]),
@@ -640,48 +710,38 @@ def support_list(status: str | None, cohort: str | None, fmt: str, db_path: Path
         Console().print(table)
 
 
-@support.command("update")
+@support.command("update", cls=Staff, key="support_update")
 @click.argument("request_id", metavar="ID", type=int)
-@click.option("--status", metavar="new|contacted|helping|closed",
-              help="The new status: forward only, or closed back to helping.")
-@click.option("--assignee", metavar="NAME", help="A staff account (`sme-bot staff list`); \"\" unassigns.")
-@click.option("--note", metavar="TEXT", help="A note, appended with who wrote it and when.")
+@click.option("--status", metavar="new|contacted|helping|closed")
+@click.option("--assignee", metavar="NAME")
+@click.option("--note", metavar="TEXT")
+@_lang_option
 @_config_options
-def support_update(request_id: int, status: str | None, assignee: str | None, note: str | None,
+def support_update(request_id: int, status: str | None, assignee: str | None, note: str | None, lang: str,
                    db_path: Path | None, config_path: Path | None) -> None:
-    """Follow a request up: its status, who has it, a note. Recorded in the staff audit.
-
-        sme-bot support update 12 --status contacted --assignee lan --note "Đã gọi, hẹn thứ Hai"
-    """
     from sme_bot import support as follow_up
 
     _, store, _ = _open(config_path, db_path, None, must_exist=True)
     change = follow_up.update(store, request_id, by=_by(), status=status, assignee=assignee, note=note)
-    click.echo(f"support request {change.describe()}", err=True)
+    click.echo(_said("cli_support_updated", lang, change=change.describe()), err=True)
 
 
-@main.command("demo-data")
-@click.option("--n", "count", type=click.IntRange(1, 1_000_000), help="How many businesses.")
-@click.option("--purge", is_flag=True, help="Remove every made-up row instead (channel demo), and all of theirs.")
-@click.option("--cohort", help="Put them in this cohort (created if new).")
-@click.option("--questionnaire", "-q", "questionnaire_name", help="[default: from bot.toml]")
-@click.option("--seed", type=int, default=2026, show_default=True, help="The same seed gives the same data.")
+@main.command("demo-data", cls=Staff, key="demo_data")
+@click.option("--n", "count", type=click.IntRange(1, 1_000_000))
+@click.option("--purge", is_flag=True)
+@click.option("--cohort")
+@click.option("--questionnaire", "-q", "questionnaire_name")
+@click.option("--seed", type=int, default=2026, show_default=True)
+@_lang_option
 @_config_options
 def demo_data(count: int | None, purge: bool, cohort: str | None, questionnaire_name: str | None, seed: int,
-              db_path: Path | None, config_path: Path | None) -> None:
-    """Fill a database with made-up assessments that look like a province, or (--purge) take
-    them out again. Staff figures leave them out unless given --include-demo.
-
-    \b
-        sme-bot demo-data --n 500 --cohort DEMO --db demo.db
-        sme-bot demo-data --purge --db demo.db
-    """
+              lang: str, db_path: Path | None, config_path: Path | None) -> None:
     if purge:
         if count is not None:
             raise click.UsageError("give either --n or --purge")
         _, store, _ = _open(config_path, db_path, questionnaire_name, must_exist=True)
         people, rows = store.privacy.delete_channel("demo")
-        click.echo(f"{people} made-up businesses removed ({rows} rows) from {store.path}", err=True)
+        click.echo(_said("cli_demo_data_purged", lang, people=people, rows=rows, path=store.path), err=True)
         return
     if count is None:
         raise click.UsageError("give --n (how many businesses) or --purge")
@@ -714,13 +774,35 @@ def demo_data(count: int | None, purge: bool, cohort: str | None, questionnaire_
                                          answers=business.answers, result=business.result,
                                          consent_version=CONSENT_VERSION)
             progress.update(task, completed=min(first + batch, count))
-    click.echo(f"{count} made-up assessments (some left part-way) added to {store.path}", err=True)
+    click.echo(_said("cli_demo_data_added", lang, n=count, path=store.path), err=True)
+
+
+@main.command("purge", cls=Staff, key="purge")
+@click.option("--dry-run", is_flag=True)
+@_lang_option
+@_config_options
+def purge(dry_run: bool, lang: str, db_path: Path | None, config_path: Path | None) -> None:
+    from sme_bot.service import AssessmentService, Questionnaires
+
+    config, store, q = _open(config_path, db_path, None, must_exist=True)
+    service = AssessmentService(store, Questionnaires(q, config.assessment.questionnaires))
+    months = config.privacy.keep_months
+    people, rows = service.purge(keep_months=months, dry_run=dry_run)
+    key = "cli_purge_would" if dry_run else "cli_purge_done"
+    click.echo(_said(key, lang, people=people, rows=rows, months=months, path=store.path), err=True)
 
 
 def _stderr():  # type: ignore[no-untyped-def]
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+def _reaching_owners(config) -> None:  # type: ignore[no-untyped-def]
+    """A bot tells every owner how to reach the programme: it does not start without that."""
+    if not config.programme.contact_given:
+        raise click.ClickException("set [programme] contact in bot.toml (the phone number and email owners are "
+                                   "told to use) before a bot reaches owners")
 
 
 def _open(config_path: Path | None, db_path: Path | None, questionnaire_name: str | None, *,  # type: ignore[no-untyped-def]
@@ -747,15 +829,10 @@ def _open(config_path: Path | None, db_path: Path | None, questionnaire_name: st
 # -- staff accounts for the staff area ------------------------------------------------------------------
 
 
-@main.group()
+@main.group(cls=StaffGroup, key="staff")
+@_group_lang_option
 def staff() -> None:
-    """Accounts for the staff area in a browser (`sme-bot serve`, then /staff).
-
-    An admin can create cohorts, download identities and read the audit; a viewer can see
-    cohorts and download pseudonymous rows. Every change here is recorded in the audit.
-
-        sme-bot staff add lan --role admin
-    """
+    pass
 
 
 def _accounts(config_path: Path | None, db_path: Path | None):  # type: ignore[no-untyped-def]
@@ -779,68 +856,54 @@ def _by() -> str:
         return "command line"
 
 
-def _new_password(from_stdin: bool) -> str:
+def _new_password(from_stdin: bool, lang: str) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return str(click.prompt(_said("cli_staff_password", lang), hide_input=True, confirmation_prompt=True))
 
 
-@staff.command("add")
+@staff.command("add", cls=Staff, key="staff_add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "viewer"]), required=True,
-              help="admin: cohorts, identities, audit; viewer: cohorts and pseudonymous downloads.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (for scripts).")
+@click.option("--role", type=click.Choice(["admin", "viewer"]), required=True)
+@click.option("--password-stdin", is_flag=True)
+@_lang_option
 @_config_options
-def staff_add(name: str, role: str, password_stdin: bool, db_path: Path | None, config_path: Path | None) -> None:
-    """Make an account; asks for its password twice (at least 10 characters).
-
-    \b
-        sme-bot staff add lan --role admin
-        printf '%s\\n' "$PASSWORD" | sme-bot staff add minh --role viewer --password-stdin
-    """
+def staff_add(name: str, role: str, password_stdin: bool, lang: str, db_path: Path | None,
+              config_path: Path | None) -> None:
     accounts = _accounts(config_path, db_path)
     accounts.ensure_new(name)  # before the password is asked for
-    account = accounts.add(name, role, _new_password(password_stdin), by=_by())
-    click.echo(f"account {account.name} ({account.role}) added", err=True)
+    account = accounts.add(name, role, _new_password(password_stdin, lang), by=_by())
+    click.echo(_said("cli_staff_added", lang, name=account.name, role=account.role), err=True)
 
 
-@staff.command("list")
+@staff.command("list", cls=Staff, key="staff_list")
+@_lang_option
 @_config_options
-def staff_list(db_path: Path | None, config_path: Path | None) -> None:
-    """Each account with its role, when it was made, and whether it is locked.
-
-        sme-bot staff list
-    """
+def staff_list(lang: str, db_path: Path | None, config_path: Path | None) -> None:
     rows = _accounts(config_path, db_path).all()
     if not rows:
-        click.echo("no accounts yet; `sme-bot staff add NAME --role admin` makes one", err=True)
+        click.echo(_said("cli_staff_none", lang), err=True)
     for row in rows:
-        locked = f"  locked until {row['locked_until']}" if row["locked_until"] else ""
+        locked = "  " + _said("cli_staff_locked", lang, until=row["locked_until"]) if row["locked_until"] else ""
         click.echo(f"{row['name']}\t{row['role']}\t{row['created_at']}{locked}")
 
 
-@staff.command("remove")
+@staff.command("remove", cls=Staff, key="staff_remove")
 @click.argument("name")
+@_lang_option
 @_config_options
-def staff_remove(name: str, db_path: Path | None, config_path: Path | None) -> None:
-    """Remove an account; its sessions end at their next page.
-
-        sme-bot staff remove minh
-    """
+def staff_remove(name: str, lang: str, db_path: Path | None, config_path: Path | None) -> None:
     _accounts(config_path, db_path).remove(name, by=_by())
-    click.echo(f"account {name} removed", err=True)
+    click.echo(_said("cli_staff_removed", lang, name=name), err=True)
 
 
-@staff.command("passwd")
+@staff.command("passwd", cls=Staff, key="staff_passwd")
 @click.argument("name")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (for scripts).")
+@click.option("--password-stdin", is_flag=True)
+@_lang_option
 @_config_options
-def staff_passwd(name: str, password_stdin: bool, db_path: Path | None, config_path: Path | None) -> None:
-    """Set a new password (it also lifts a lockout and ends the account's sessions).
-
-        sme-bot staff passwd lan
-    """
+def staff_passwd(name: str, password_stdin: bool, lang: str, db_path: Path | None, config_path: Path | None) -> None:
     accounts = _accounts(config_path, db_path)
     accounts.ensure(name)
-    accounts.set_password(name, _new_password(password_stdin), by=_by())
-    click.echo(f"password of {name} changed", err=True)
+    accounts.set_password(name, _new_password(password_stdin, lang), by=_by())
+    click.echo(_said("cli_staff_password_changed", lang, name=name), err=True)

@@ -47,9 +47,12 @@ class Links:
         return self.web or self.telegram
 
 
-def links(config: Config, code: str) -> Links:
+def links(config: Config, store: Store, code: str) -> Links:
+    """A cohort's ways in. The Telegram link names the bot as Telegram last reported it (when the
+    bot has run on this database), else as bot.toml says."""
     web = f"{config.web.public_url.rstrip('/')}/c/{code}" if config.web.public_url else None
-    return Links(telegram=f"https://t.me/{config.telegram.username}?start={code}", web=web, code=code)
+    username = store.chats("telegram").username() or config.telegram.username
+    return Links(telegram=f"https://t.me/{username}?start={code}", web=web, code=code)
 
 
 def create_cohort(store: Store, questionnaires: "Questionnaires", directory: Path | None, *, code: str, name: str, starts: str, ends: str,

@@ -17,9 +17,19 @@ class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# What bot.toml ships with as [programme] contact: a note to write the real one. Owners must never
+# be told to call it, so a bot refuses to start on it (test_config checks bot.toml still says it).
+CONTACT_PLACEHOLDER = "Tổ hỗ trợ chuyển đổi số (số điện thoại và email của chương trình)"
+
+
 class Programme(Section):
     name: str = "Chương trình hỗ trợ chuyển đổi số doanh nghiệp"
     contact: str = ""
+
+    @property
+    def contact_given(self) -> bool:
+        """Whether owners can be told how to reach the programme: neither empty nor the placeholder."""
+        return self.contact.strip() not in ("", CONTACT_PLACEHOLDER)
 
 
 class Assessment(Section):
@@ -58,6 +68,12 @@ class Zalo(Section):
     base_url: str = "https://bot-api.zaloplatforms.com/bot"
 
 
+class Privacy(Section):
+    # Everything of a person who has done nothing for this long is removed by `sme-bot purge`
+    # (run it daily); the consent text tells owners so.
+    keep_months: int = Field(default=24, ge=1, le=120)
+
+
 class Reports(Section):
     # Breakdown groups with fewer completed assessments are merged into "other".
     min_group: int = Field(default=5, ge=1)
@@ -93,6 +109,7 @@ class Config(Section):
     zalo: Zalo = Zalo()
     reports: Reports = Reports()
     web: Web = Web()
+    privacy: Privacy = Privacy()
 
 
 # Keys that moved: (section, key) → (new section, new key), or None when the setting now lives

@@ -39,6 +39,8 @@ def businesses(q: Questionnaire, n: int, *, seed: int = 2026) -> Iterator[Busine
         for question in q.all_questions:
             if applicable(q, question, answers):
                 answers[question.id] = _answer(question, position, rng)
+        # Derived answers (the size class) are stored as a session stores them.
+        answers |= {k: v for k, v in q.derive(answers).items() if v is not None}
         minutes = max(2.0, rng.gauss(q.minutes, q.minutes / 3))
         if rng.random() < UNFINISHED:
             kept = dict(list(answers.items())[: rng.randint(1, len(answers) - 1)])

@@ -15,9 +15,15 @@ from sme_bot.errors import Problem, QuestionnaireError
 from sme_bot.questionnaire import Questionnaire
 
 FRAMEWORK_DIR = "frameworks"
+# Option lists shared as data (the communes and wards of a province): a question takes one with
+# options_from = { list = "<file name>", group = "<group>" }.
+LIST_DIR = "lists"
+# Earlier versions of a questionnaire, kept so a stored assessment can be read with the file it
+# was answered with (design.md rule 3): archive/<id>-<version>.toml.
+ARCHIVE_DIR = "archive"
 _LANGUAGE_NAMES = {"vi": "Vietnamese", "en": "English"}
 # List keys whose items are named in messages by their id rather than their index.
-_NAMED_LISTS = {"questions": "question", "profile": "question", "options": "option",
+_NAMED_LISTS = {"questions": "question", "profile": "question", "derived": "derived", "options": "option",
                 "pillars": "pillar", "sub_indices": "sub-index", "bands": "band", "levels": "level", "roadmap": "roadmap", "steps": "step"}
 
 
@@ -39,6 +45,38 @@ def resolve(name: str, directory: Path | None = None) -> Path:
     return (directory or bundled_dir()) / f"{name}.toml"
 
 
+def archived_files(directory: Path | None = None) -> list[Path]:
+    """Every earlier version kept in archive/."""
+    return sorted(((directory or bundled_dir()) / ARCHIVE_DIR).glob("*.toml"))
+
+
+def archived(questionnaire_id: str, version: str, directory: Path | None = None) -> Path:
+    """Where an earlier version of a shipped questionnaire is kept."""
+    return (directory or bundled_dir()) / ARCHIVE_DIR / f"{questionnaire_id}-{version}.toml"
+
+
+def load_version(questionnaire_id: str, version: str, directory: Path | None = None) -> Questionnaire:
+    """A questionnaire as it was at `version`: the current file when it has that version, else
+    the archived copy. QuestionnaireError when neither exists (or the copy is broken)."""
+    current = load(questionnaire_id, directory)
+    if current.version == version:
+        return current
+    path = archived(questionnaire_id, version, directory)
+    if not path.exists():
+        raise QuestionnaireError([Problem(str(_shown(path)), "", f"no copy of {questionnaire_id} {version} is kept",
+                                          f"put the file of that version at {ARCHIVE_DIR}/{path.name}")])
+    older = load(path)
+    if (older.id, older.version) != (questionnaire_id, version):
+        raise QuestionnaireError([Problem(str(_shown(path)), "", f"holds {older.id} {older.version}",
+                                          f"the file named {path.name} must hold id {questionnaire_id!r} and version {version!r}")])
+    return older
+
+
+def _data_dir(path: Path) -> Path:
+    """The directory holding frameworks/ and lists/: the file's own, or the one above archive/."""
+    return path.parent.parent if path.parent.name == ARCHIVE_DIR else path.parent
+
+
 def load(name: str | Path, directory: Path | None = None) -> Questionnaire:
     path = _shown(resolve(str(name), directory))
     if not path.exists() and path.name == f"{name}.toml":
@@ -51,8 +89,9 @@ def load(name: str | Path, directory: Path | None = None) -> Questionnaire:
     if not isinstance(framework_id, str):
         raise QuestionnaireError([Problem(str(path), "framework", "is missing",
                                           f'name the readiness model, e.g. framework = "dbi-2021" (a file in {FRAMEWORK_DIR}/)')])
-    framework_path = path.parent / FRAMEWORK_DIR / f"{framework_id}.toml"
+    framework_path = _data_dir(path) / FRAMEWORK_DIR / f"{framework_id}.toml"
     raw = {**raw, "framework": _read_toml(framework_path)}
+    raw = _with_listed_options(raw, path)
     try:
         questionnaire = Questionnaire.model_validate(raw)
     except ValidationError as error:
@@ -61,6 +100,44 @@ def load(name: str | Path, directory: Path | None = None) -> Questionnaire:
     if problems:
         raise QuestionnaireError(problems)
     return questionnaire
+
+
+def _with_listed_options(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Questions with options_from get the options of that list file (its items of that group)."""
+    lists: dict[str, dict[str, Any]] = {}
+    problems = []
+    for section in ("profile", "questions"):
+        items = raw.get(section)
+        if not isinstance(items, list):
+            continue
+        expanded = []
+        for question in items:
+            source = question.get("options_from") if isinstance(question, dict) else None
+            if source is None:
+                expanded.append(question)
+                continue
+            where = f"question '{question.get('id')}'"
+            if not isinstance(source, dict) or set(source) - {"list", "group"} or not isinstance(source.get("list"), str):
+                problems.append(Problem(str(path), where, "options_from is not of the form { list = …, group = … }",
+                                        f'name a file of {LIST_DIR}/ and, optionally, a group: options_from = {{ list = "…", group = "…" }}'))
+                continue
+            name = source["list"]
+            if name not in lists:
+                lists[name] = _read_toml(_data_dir(path) / LIST_DIR / f"{name}.toml")
+            units = [u for u in lists[name].get("items", []) if isinstance(u, dict)
+                     and ("group" not in source or u.get("group") == source["group"])]
+            if not units:
+                problems.append(Problem(str(path), where, f"options_from finds no items in {LIST_DIR}/{name}.toml"
+                                        + (f" of group '{source['group']}'" if "group" in source else ""),
+                                        "check the list's file name and the group"))
+                continue
+            options = [{"id": u.get("id"), "label": {"vi": u.get("name"), "en": u.get("name_en", u.get("name"))}}
+                       for u in units]
+            expanded.append({**{k: v for k, v in question.items() if k != "options_from"}, "options": options})
+        raw = {**raw, section: expanded}
+    if problems:
+        raise QuestionnaireError(problems)
+    return raw
 
 
 def _shown(path: Path) -> Path:

@@ -16,6 +16,7 @@ def outline_json(q: Questionnaire) -> dict[str, Any]:
         "id": q.id, "version": q.version, "title": q.title.model_dump(), "framework": q.framework.id,
         "max_points": sum(q.pillar_max.values()),
         "profile": [question(x) for x in q.profile],
+        "derived": [question(x) for x in q.derived],
         "pillars": [{"id": p.id, "name": p.name.model_dump(), "weight": p.weight, "max_points": q.pillar_max[p.id],
                      "sub_indices": [s.model_dump(mode="json") for s in p.sub_indices],
                      "questions": [question(x) for x in q.questions if x.pillar == p.id]} for p in q.pillars],

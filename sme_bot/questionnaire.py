@@ -6,6 +6,7 @@ problem can be reported with its place and a fix.
 """
 
 import unicodedata
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Annotated, Literal
 
@@ -78,6 +79,32 @@ class Condition(Model):
             raise ValueError("give either any_of (option ids) or min/max (for a number question)")
         return self
 
+    def holds(self, value: object) -> bool:
+        """Whether an answer (an option id, option ids, a number; None when left out) meets it."""
+        if value is None:
+            return False
+        if self.any_of:
+            chosen = set(value) if isinstance(value, tuple | list) else {value}
+            return bool(chosen & set(self.any_of))
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return False
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+
+class Rule(Model):
+    """One line of a derived answer's rule table: it gives `value` when every condition in `when`
+    holds and, if `when_any` is given, at least one of those holds too. The first line that
+    holds wins; when none does, the derived answer is left out (not known)."""
+
+    value: Id
+    when: tuple[Condition, ...] = Field(min_length=1)
+    when_any: tuple[Condition, ...] = ()
+
+    def holds(self, answers: Mapping[str, object]) -> bool:
+        if not all(c.holds(answers.get(c.question)) for c in self.when):
+            return False
+        return not self.when_any or any(c.holds(answers.get(c.question)) for c in self.when_any)
+
 
 class Group(Model):
     """A named band of a number answer for staff breakdowns: values up to `at_most` (the last
@@ -117,6 +144,9 @@ class Question(Model):
     # "size"); a number question gives its bands in `groups`.
     breakdown: Id | None = None
     groups: tuple[Group, ...] = ()
+    # A derived answer ([[derived]] in the file): never asked, computed from earlier answers by
+    # this rule table (first line that holds) into one of its options.
+    rules: tuple[Rule, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -264,6 +294,10 @@ class Questionnaire(Model):
     maps_sub_indices: bool = False
     profile: tuple[Question, ...] = ()
     questions: tuple[Question, ...] = Field(min_length=1)
+    # Answers computed from others by a rule table (the size class of Decree 80/2021, say):
+    # never asked, stored with the answers as soon as their inputs allow, so staff figures can
+    # break results down by them like by any profile answer.
+    derived: tuple[Question, ...] = ()
 
     @model_validator(mode="after")
     def _both_languages(self) -> "Questionnaire":
@@ -278,12 +312,19 @@ class Questionnaire(Model):
 
     @cached_property
     def question_by_id(self) -> dict[str, Question]:
-        return {q.id: q for q in self.all_questions}
+        """Every question by id, derived answers included (they are stored like answers)."""
+        return {q.id: q for q in self.all_questions + self.derived}
 
     @cached_property
     def breakdowns(self) -> dict[str, Question]:
-        """The profile questions staff figures can be broken down by, by breakdown name."""
-        return {x.breakdown: x for x in self.profile if x.breakdown}
+        """The profile questions and derived answers staff figures can be broken down by, by
+        breakdown name."""
+        return {x.breakdown: x for x in self.profile + self.derived if x.breakdown}
+
+    def derive(self, answers: Mapping[str, object]) -> dict[str, str | None]:
+        """Each derived answer as these answers give it: the value of the first rule that holds,
+        or None when none does (inputs missing or unknown)."""
+        return {x.id: next((rule.value for rule in x.rules if rule.holds(answers)), None) for x in self.derived}
 
     @cached_property
     def position(self) -> dict[str, int]:

@@ -16,14 +16,15 @@ from pathlib import Path
 
 from sme_bot import loader
 from sme_bot.errors import QuestionnaireError
-from sme_bot.questionnaire import Questionnaire
-from sme_bot.scoring import Result
+from sme_bot.questionnaire import Question, Questionnaire, Text
+from sme_bot.scoring import Peers, Result, compare
 from sme_bot.session import Session
-from sme_bot.storage import Assessment, Person, Store
+from sme_bot.storage import Assessment, Grouping, Person, Store
 from sme_bot.storage.chats import ChatRows
 
-# Bumped whenever the consent text in messages.toml changes meaning; stored with each consent.
-CONSENT_VERSION = "2026-11"
+# The date of the consent text in messages.toml, stored with each consent: changed whenever the
+# text changes meaning, which asks everyone again.
+CONSENT_VERSION = "2026-11-25"
 # What an owner is asked to agree to, each on its own: their own result is computed and kept
 # (needed to take part), and the answers are shared with the programme's staff.
 PURPOSES = ("result", "staff")
@@ -35,6 +36,9 @@ COHORT_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 # an update it could not deliver for 24 hours, so a second copy comes within a day; a week is
 # far beyond that.
 UPDATES_REMEMBERED = timedelta(days=7)
+# Similar businesses: those with the same answers to the profile questions marked as these
+# breakdowns (the sector, and the size band).
+PEER_BREAKDOWNS = ("sector", "size")
 
 
 class Questionnaires:
@@ -54,6 +58,21 @@ class Questionnaires:
                 return None
         return self._loaded[questionnaire_id]
 
+    def version(self, questionnaire_id: str, version: str) -> Questionnaire | None:
+        """A questionnaire as a stored assessment was answered with it (design.md rule 3): the
+        current file when the version matches, else the copy kept in questionnaires/archive/;
+        None when neither is there. Answers are read, and old results explained, with it."""
+        current = self.get(questionnaire_id)
+        if current is not None and current.version == version:
+            return current
+        key = f"{questionnaire_id}@{version}"
+        if key not in self._loaded:
+            try:
+                self._loaded[key] = loader.load_version(questionnaire_id, version, self._directory)
+            except QuestionnaireError:
+                return None
+        return self._loaded[key]
+
 
 @dataclass(frozen=True)
 class Opened:
@@ -62,7 +81,8 @@ class Opened:
     session: Session
     resumed: bool
     joined: str | None = None  # the cohort joined
-    unknown_code: str | None = None  # a code given that names no cohort
+    unknown_code: str | None = None  # a code given that names no cohort open to join
+    closed: bool = False  # that code names a closed cohort
 
 
 @dataclass(frozen=True)
@@ -76,10 +96,12 @@ class Latest:
 
 class AssessmentService:
     def __init__(self, store: Store, questionnaires: Questionnaires, *, reminder_after: timedelta = timedelta(hours=24),
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), min_group: int = 5):
         self.store = store
         self.questionnaires = questionnaires
         self.reminder_after = reminder_after
+        # The fewest businesses a comparison may show (bot.toml's [reports] min_group).
+        self.min_group = min_group
         self.now = now
         self._rows = store.assessments
 
@@ -145,7 +167,10 @@ class AssessmentService:
              questionnaire: Questionnaire | None = None) -> Opened:
         """Resume the person's assessment in progress or start one; a cohort code joins that cohort
         and takes its questionnaire. One person has at most one assessment in progress."""
-        cohort = self.cohort(code) if code else None
+        named = self.cohort(code) if code else None
+        closed = named is not None and named["closed_at"] is not None
+        # A closed cohort takes no one new: the owner answers as if they had come without a code.
+        cohort = None if closed else named
         wanted = self._questionnaire_of(cohort) if cohort else questionnaire
         unknown = code if code and cohort is None else None
         joined = cohort["code"] if cohort else None
@@ -154,14 +179,17 @@ class AssessmentService:
             # Moving to another questionnaire (a cohort that runs the quick-check, say).
             self._rows.close(session.assessment.id, "abandoned")
             session = None
+        if session is not None and closed and session.assessment.cohort == code:
+            # Begun in the cohort before it closed: it goes on there.
+            return Opened(session, resumed=True, joined=session.assessment.cohort)
         if session is not None:
             if joined and session.assessment.cohort is None:
                 self._rows.join(session.assessment.id, joined)
                 session.assessment = self._rows.get(session.assessment.id) or session.assessment
-            return Opened(session, resumed=True, joined=joined, unknown_code=unknown)
+            return Opened(session, resumed=True, joined=joined, unknown_code=unknown, closed=closed)
         session = self.start(respondent_id, channel=channel, language=language, cohort=joined,
                              questionnaire=wanted)
-        return Opened(session, resumed=False, joined=joined, unknown_code=unknown)
+        return Opened(session, resumed=False, joined=joined, unknown_code=unknown, closed=closed)
 
     def start(self, respondent_id: int, *, channel: str, language: str, cohort: str | None = None,
               questionnaire: Questionnaire | None = None) -> Session:
@@ -190,7 +218,7 @@ class AssessmentService:
         """What someone arriving with this cohort code will answer (to say how long it takes before
         they consent): the cohort's questionnaire, else the default."""
         cohort = self.cohort(code) if code else None
-        return self._questionnaire_of(cohort) if cohort else self.questionnaire
+        return self._questionnaire_of(cohort) if cohort and cohort["closed_at"] is None else self.questionnaire
 
     def _questionnaire_of(self, cohort: dict) -> Questionnaire:
         named = cohort.get("questionnaire")
@@ -223,6 +251,27 @@ class AssessmentService:
         index = next((i for i, (aid, _) in enumerate(results) if aid == assessment_id), None)
         return _with_previous(results, index) if index is not None else None
 
+    def peers(self, assessment_id: int) -> Peers | None:
+        """How businesses of the same sector and size band did, against this result, among those
+        answering the same questionnaire version: None when the questionnaire marks no such
+        questions, they were not answered, that version's file is gone, or the group has fewer
+        than `min_group` businesses (so no one can be singled out)."""
+        assessment = self._rows.get(assessment_id)
+        result = dict(self.results(assessment.respondent_id)).get(assessment_id) if assessment else None
+        q = self.questionnaires.version(result.questionnaire, result.version) if result else None
+        if result is None or q is None:
+            return None
+        questions = [q.breakdowns.get(name) for name in PEER_BREAKDOWNS]
+        if any(question is None for question in questions):
+            return None
+        asked = tuple(x for x in questions if x is not None)
+        found = self.store.staff.peer_levels(q.id, q.version, assessment_id, tuple(_grouping(x) for x in asked))
+        if found is None:
+            return None
+        keys, counts = found
+        names = tuple(_group_name(x, key) for x, key in zip(asked, keys, strict=True))
+        return compare(counts, [lv.level for lv in q.levels], result.level, groups=names, min_group=self.min_group)
+
     def support_asked(self, respondent_id: int, assessment_id: int) -> bool | None:
         """Whether help was asked for this result already (and not yet closed); None when the result
         is not this person's. Chats ask how to reach the owner only when it was not."""
@@ -244,6 +293,15 @@ class AssessmentService:
         """Every row of this person, gone; the number of rows removed."""
         return self.store.privacy.delete_respondent(respondent_id)
 
+    def purge(self, *, keep_months: int, dry_run: bool = False) -> tuple[int, int]:
+        """Remove everyone who has done nothing for `keep_months` (a month: 1/12 of 365.25
+        days), as the consent text promises; (people, rows) removed, or (people, 0) to be
+        removed when `dry_run`."""
+        before = (self.now() - timedelta(days=keep_months * 365.25 / 12)).isoformat(timespec="seconds")
+        if dry_run:
+            return self.store.privacy.idle_since(before), 0
+        return self.store.privacy.delete_idle(before)
+
     def reminders_due(self, channel: str) -> list[tuple[Assessment, dict]]:
         """Assessments on a chat channel left for the reminder time, never reminded, each once."""
         return self.store.chats(channel).idle(self.now() - self.reminder_after)
@@ -262,6 +320,21 @@ def _with_previous(results: list[tuple[int, Result]], index: int) -> Latest:
     assessment_id, result = results[index]
     earlier = [r for _, r in results[:index] if r.questionnaire == result.questionnaire]
     return Latest(assessment_id, result, earlier[-1] if earlier else None)
+
+
+def _grouping(question: Question) -> Grouping:
+    """A profile question as the storage groups by it: its answer, or its number bands."""
+    bands = tuple((g.at_most, g.id) for g in question.groups if g.at_most is not None)
+    return Grouping(question=question.id, bands=bands, rest=question.groups[-1].id if question.groups else "")
+
+
+def _group_name(question: Question, key: str) -> Text:
+    """What a group is called: its option's or its band's label (the id itself if neither)."""
+    option = question.option(key)
+    if option is not None:
+        return option.label
+    band = next((g for g in question.groups if g.id == key), None)
+    return band.label if band is not None else Text(vi=key, en=key)
 
 
 def weakest(result: Result, count: int = 2) -> list:

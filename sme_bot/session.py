@@ -60,6 +60,8 @@ class Session:
         if turn.recorded is not None:
             question_id, value = turn.recorded
             self.rows.record_answer(self.assessment.id, question_id, value, withdrawn=turn.withdrawn)
+            for derived_id, derived in turn.derived:
+                self.rows.record_answer(self.assessment.id, derived_id, derived, withdrawn=derived is None)
         self.state = turn.state
         self._finish_if_done(turn.step)
         return turn.step

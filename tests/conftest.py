@@ -319,11 +319,12 @@ def make_bot(tmp_path, clock):
 
     made = []
 
-    def make(questionnaire="quick-check", *, api=None, rate_limit=False, db="bot.db"):
+    def make(questionnaire="quick-check", *, api=None, rate_limit=False, db="bot.db", eager_edits=False):
         store = Store(tmp_path / db, now=clock)
         api = api or FakeBotAPI()
         app = build_application(Config(staff=Staff(telegram=[ADMIN])), loader.load(questionnaire), store, token=TOKEN,
-                                request=api, now=clock, reminders=False, rate_limit=rate_limit, retry_pauses=(0, 0, 0))
+                                request=api, now=clock, reminders=False, rate_limit=rate_limit, retry_pauses=(0, 0, 0),
+                                eager_edits=eager_edits)
         harness = Harness(app, api)
         harness.store = store
         made.append(harness)

@@ -26,6 +26,7 @@ BOT = {"id": 123456, "is_bot": True, "first_name": "SME bot", "username": "sme_t
 class Call:
     method: str
     params: dict[str, Any]
+    message_id: int | None = None  # of the message sent or edited
 
 
 class FakeBotAPI(BaseRequest):
@@ -51,15 +52,18 @@ class FakeBotAPI(BaseRequest):
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None, **_: Any) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
+        call = Call(name, params)
         if name not in ("getUpdates",):
-            self.calls.append(Call(name, params))
+            self.calls.append(call)
         pending = self.failures.get(name)
         if pending:
             status = pending.pop(0)
             if status == "timeout":
                 raise TimedOut("fake time-out")
             return int(status), json.dumps(_error(int(status))).encode()
-        return 200, json.dumps({"ok": True, "result": self._result(name, params)}).encode()
+        result = self._result(name, params)
+        call.message_id = result.get("message_id") if isinstance(result, dict) else None
+        return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def _result(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":
@@ -142,7 +146,7 @@ class Harness:
         return self.api.calls[before:]
 
     def drain(self) -> None:
-        pending = list(self.app.bot_data["sme_bot"].background) if "sme_bot" in self.app.bot_data else []
+        pending = self.app.bot_data["sme_bot"].pending() if "sme_bot" in self.app.bot_data else []
         if pending:
             self.loop.run_until_complete(asyncio.gather(*pending))
 
@@ -164,6 +168,16 @@ class Harness:
 
 def texts(calls: list[Call]) -> list[str]:
     return [c.params["text"] for c in calls if c.method == "sendMessage"]
+
+
+def unquoted(text: str) -> str:
+    """A question's text without the answer before it, quoted at its top ("✅ Bán lẻ…")."""
+    return text.split("\n\n", 1)[1] if text.startswith("✅") and "\n\n" in text else text
+
+
+def asked(calls: list[Call]) -> str:
+    """The last message sent, unquoted: the question that came (or the result)."""
+    return unquoted(texts(calls)[-1])
 
 
 def buttons(call: Call) -> list[tuple[str, str]]:

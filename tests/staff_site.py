@@ -14,9 +14,11 @@ from sme_bot.storage import Store
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORDS = {"lan": "Hoa-sen-mat-khau-2026", "minh": "Xem-thoi-nhe-99"}
 # A café on the quick-check, as stored.
-CAFE = {"sector": "food", "employees": 6.0, "c_presence": ("zalo_oa", "maps"), "c_payments": ("transfer",),
-        "s_plan": "in_head", "i_accounting": "cloud", "i_safety": ("none",), "o_sales": "pos",
-        "o_tasks": "zalo_groups", "k_skills": "office", "d_customers": "spreadsheet", "d_consent": "no"}
+CAFE = {"sector": "food", "employees": 6.0, "legal_form": "household", "revenue": "to_3", "size": "micro",
+        "c_presence": ("zalo_oa", "maps"), "c_payments": ("transfer",), "c_egov": ("etax",), "s_plan": "in_head",
+        "i_internet": ("fibre",), "i_accounting": "cloud", "i_einvoice": "cash_register", "i_safety": ("none",),
+        "o_sales": "pos", "o_tasks": "zalo_groups", "o_learning": "one_course", "k_scams": ("no_otp",), "k_new": "once",
+        "d_customers": "spreadsheet", "d_consent": "no"}
 
 
 def add_accounts(db) -> None:

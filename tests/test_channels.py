@@ -11,13 +11,15 @@ import sqlite3
 
 import pytest
 from chat_channel import TestChat
-from conftest import TINY, write_tiny
+from conftest import TINY, TINY_FRAMEWORK, write_tiny
 from fake_bot_api import TOKEN, FakeBotAPI, Harness, Owner, buttons, texts
+from peer_fixtures import PEER_TINY, complete
 from rich.console import Console
 from zalo_api_server import FakeZaloAPI
 
 from sme_bot import loader
 from sme_bot.channels import console
+from sme_bot.channels.chat import User
 from sme_bot.channels.telegram.app import build_application
 from sme_bot.channels.zalo.bot import build_bot
 from sme_bot.channels.zalo.client import ZaloClient
@@ -45,13 +47,13 @@ class ConsoleDriver:
         terminal = console.Terminal(Console(file=out, width=100, no_color=True), script, interactive=False)
         try:
             console.run(AssessmentService(store, Questionnaires(self.q)), terminal, lang="vi", resume=True,
-                        cohort=cohort)
+                        cohort=cohort, programme="Chương trình thử", keep_months=24)
         finally:
             store.close()
         return out.getvalue()
 
-    def begin(self, *, agree=True, code=None):
-        return self.run(["1" if agree else "2"], cohort=code)
+    def begin(self, *, agree=True, share=True, code=None):
+        return self.run([("1" if share else "2") if agree else "3"], cohort=code)
 
     def type(self, text):
         return self.run([text])
@@ -102,9 +104,10 @@ class TelegramDriver(ChatDriver):
         self.harness.close()
         self.store.close()
 
-    def begin(self, *, agree=True, code=None):
+    def begin(self, *, agree=True, share=True, code=None):
         start = self.harness.say(self.owner, "/start" + (f" {code}" if code else ""))
-        choice = buttons(start[-1])[0 if agree else 1][1]
+        wanted = f"c:{(1 if share else 2) if agree else 0}:"
+        choice = next(data for _, data in buttons(start[-1]) if data.startswith(wanted))
         return "\n".join(texts(start) + texts(self.harness.tap(self.owner, choice)))
 
     def type(self, text):
@@ -138,11 +141,11 @@ class TextChatDriver(ChatDriver):
     def close(self):
         self.store.close()
 
-    def begin(self, *, agree=True, code=None):
+    def begin(self, *, agree=True, share=True, code=None):
         replies = self.chat.send("u1", "Xin chào")
         if code:
             replies += self.chat.send("u1", code)
-        return "\n".join(replies + self.chat.send("u1", "đồng ý" if agree else "không đồng ý"))
+        return "\n".join(replies + self.chat.send("u1", consent_words(agree, share)))
 
     def type(self, text):
         return "\n".join(self.chat.send("u1", text))
@@ -195,9 +198,14 @@ class ZaloDriver(TextChatDriver):
         self.loop.run_until_complete(self.bot.handle(event))
         return "\n".join(call.body["text"] for call in self.api.delivered[before:])
 
-    def begin(self, *, agree=True, code=None):
+    def begin(self, *, agree=True, share=True, code=None):
         replies = [self.type("Xin chào")] + ([self.type(code)] if code else [])
-        return "\n".join(replies + [self.type("đồng ý" if agree else "không đồng ý")])
+        return "\n".join(replies + [self.type(consent_words(agree, share))])
+
+
+def consent_words(agree, share):
+    """What an owner types to answer the consent request on a chat without buttons."""
+    return ("đồng ý" if share else "chỉ kết quả") if agree else "không đồng ý"
 
 
 DRIVERS = [ConsoleDriver, TelegramDriver, TextChatDriver, ZaloDriver]
@@ -237,6 +245,16 @@ def test_consent_comes_first_and_declining_stores_nothing(make, tmp_path, driver
     driver = make(driver_class)
     assert "Số người?" in driver.begin()
     assert rows(tmp_path, "select purpose, agreed from consents order by purpose") == [("result", 1), ("staff", 1)]
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+def test_an_owner_can_agree_to_their_result_and_not_to_sharing_with_staff(make, tmp_path, driver_class):
+    driver = make(driver_class)
+    shown = driver.begin(share=False)
+    # The request named who holds the data and how long it is kept.
+    assert "quản lý dữ liệu của bài đánh giá này" in shown and "24 tháng không hoạt động" in shown
+    assert "Số người?" in shown
+    assert rows(tmp_path, "select purpose, agreed from consents order by purpose") == [("result", 1), ("staff", 0)]
 
 
 @pytest.mark.parametrize("driver_class", DRIVERS)
@@ -304,7 +322,7 @@ def test_delete_removes_the_person_and_every_answer(make, tmp_path, driver_class
     driver = make(driver_class)
     driver.begin()
     driver.type("3")
-    assert "Đã xoá toàn bộ dữ liệu" in driver.delete()
+    assert "Đã xóa toàn bộ dữ liệu" in driver.delete()
     for table in ("respondents", "consents", "assessments", "answers", "chats"):
         assert rows(tmp_path, f"select count(*) from {table}") == [(0,)], table
     assert rows(tmp_path, "select count(*) from deletions") == [(1,)]
@@ -333,3 +351,114 @@ def test_asking_for_help_asks_how_to_be_reached_and_keeps_that_for_the_request(m
     assert "Đã ghi nhận đề nghị hỗ trợ" in driver.type("Zalo 0912 345 678")
     assert "đã được ghi nhận trước đó" in driver.type("hỗ trợ")
     assert rows(tmp_path, "select contact, status from support_requests") == [("Zalo 0912 345 678", "new")]
+
+
+# -- a result that helps -----------------------------------------------------------------------------
+
+# Six sales steps long enough that the whole roadmap does not fit one chat message.
+LONG_STEPS = TINY_FRAMEWORK.replace(
+    'steps = [{ vi = "Bán online", en = "Sell online" }, { vi = "Nhận chuyển khoản", en = "Take transfers" }]',
+    "steps = [" + ", ".join(f'{{ vi = "Bước bán hàng {n}: {"việc cần làm " * 40}", en = "Sales step {n}" }}'
+                            for n in range(1, 6)) + "]")
+
+
+def finish_at_level_zero(driver):
+    driver.begin()
+    for text in ("3", "/skip", "3"):
+        driver.type(text)
+    return driver.type("2")
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+def test_the_result_names_strengths_and_what_the_next_level_needs(make, driver_class):
+    driver = make(driver_class)
+    driver.begin()
+    for text in ("3", "/skip", "2"):
+        driver.type(text)
+    shown = driver.type("1")  # sales 50 %, money 100 %: level 1
+    assert "Điểm mạnh: Tài chính (Mức 2, 100%), Bán hàng (Mức 1, 50%)." in shown
+    assert "Để đạt Mức 2 (Hai) cần trên 6 điểm (đã đủ: bạn có 7) và ít nhất 2 trụ cột ở Mức 2" in " ".join(shown.split())
+    assert "1 trụ cột gần ngưỡng nhất là: Bán hàng (50%)." in shown
+
+
+@pytest.mark.parametrize("driver_class", CHATS)
+def test_a_long_roadmap_shows_the_first_steps_then_the_rest_on_asking(make, tmp_path, driver_class):
+    driver = make(driver_class, loader.load(write_tiny(tmp_path, framework=LONG_STEPS)))
+    shown = finish_at_level_zero(driver)
+    assert "3. Bước bán hàng 2" in shown and "4. Bước bán hàng 3" not in shown
+    if driver_class is not TelegramDriver:  # Telegram offers a button instead
+        assert 'Gõ "thêm bước" để xem 3 bước còn lại.' in shown
+    rest = driver.type("thêm bước")
+    assert "Các bước còn lại trong lộ trình" in rest and "4. Bước bán hàng 3" in rest and "6. Bước bán hàng 5" in rest
+    assert "1. Bước bán hàng 1" not in rest
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+def test_a_short_roadmap_comes_whole_in_one_message(make, tmp_path, driver_class):
+    # One step shown first, but all three fit in one message: all of them come, nothing to ask for.
+    driver = make(driver_class, loader.load(write_tiny(tmp_path, framework=TINY_FRAMEWORK.replace(
+        "roadmap_shown = 3", "roadmap_shown = 1"))))
+    shown = finish_at_level_zero(driver)
+    assert "1. Bán online" in shown and "2. Dùng phần mềm kế toán" in shown and "3. Nhận chuyển khoản" in shown
+    assert "thêm bước" not in shown and "Còn 2 bước" not in shown
+
+
+def test_the_console_shows_every_step_however_long(make, tmp_path):
+    driver = make(ConsoleDriver, loader.load(write_tiny(tmp_path, framework=LONG_STEPS)))
+    shown = finish_at_level_zero(driver)
+    assert all(f"Bước bán hàng {n}:" in shown for n in range(1, 6)) and "bước khác" not in shown
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+@pytest.mark.parametrize("others", [5, 3])
+def test_similar_businesses_are_shown_only_for_a_group_of_at_least_min_group(make, tmp_path, driver_class, others):
+    q = loader.load(write_tiny(tmp_path, PEER_TINY))
+    for number in range(others):  # the same sector and size band: levels 0, 1, 2, 0, 1
+        complete(tmp_path / "channels.db", q, level=number % 3, external_id=f"shop-{number}")
+    for number in range(8):  # another sector
+        complete(tmp_path / "channels.db", q, level=0, sector="2", external_id=f"cafe-{number}")
+    driver = make(driver_class, q)
+    driver.begin()
+    for text in ("12", "1", "/skip", "1,2", "2", "1"):
+        driver.type(text)
+    shown = " ".join(driver.type("2").split())
+    assert "Kết quả: Mức 2" in shown
+    # The owner counts among their group, except on the console (staff trying it, not a business).
+    group = others + (driver_class is not ConsoleDriver)
+    if group < 5:
+        assert "cùng nhóm" not in shown
+    elif driver_class is ConsoleDriver:
+        assert "So với 5 doanh nghiệp cùng nhóm (Cửa hàng · Nhỏ) đã hoàn thành bài đánh giá:" in shown
+        assert "Mức 0: 40% · Mức 1: 40% · Mức 2: 20%" in shown
+        assert "Bạn ở Mức 2: 80% doanh nghiệp cùng nhóm ở mức thấp hơn, 20% cùng mức, 0% ở mức cao hơn." in shown
+    else:
+        assert "So với 6 doanh nghiệp cùng nhóm (Cửa hàng · Nhỏ) đã hoàn thành bài đánh giá:" in shown
+        assert "Mức 0: 33% · Mức 1: 33% · Mức 2: 33%" in shown
+        assert "Bạn ở Mức 2: 67% doanh nghiệp cùng nhóm ở mức thấp hơn, 33% cùng mức, 0% ở mức cao hơn." in shown
+
+
+def test_the_chart_photo_is_captioned_with_the_level_thresholds_named(tmp_path, tiny):
+    store = Store(tmp_path / "caption.db")
+    try:
+        chat = TestChat(store, tiny)
+        for text in ("Xin chào", "đồng ý", "3", "/skip", "3", "2"):
+            chat.send("u1", text)
+        reply = chat.conversation.command(User(id="u1", chat_id="u1"), "result")
+    finally:
+        store.close()
+    assert reply.chart_caption == ("Kết quả Mức 0 · Chưa. Mỗi thanh là phần trăm điểm tối đa của một trụ cột; các "
+                                   "đường đứt nét là ngưỡng của từng mức: M1 Một từ 25%; M2 Hai trên 60%.")
+
+
+def test_on_telegram_the_rest_of_a_long_roadmap_is_one_tap_away(make, tmp_path):
+    driver = make(TelegramDriver, loader.load(write_tiny(tmp_path, framework=LONG_STEPS)))
+    driver.begin()
+    for text in ("3", "/skip", "3"):
+        driver.type(text)
+    calls = driver.harness.say(driver.owner, "2")
+    result = [c for c in calls if c.method == "sendMessage"][-1]
+    more = dict(buttons(result))["Xem thêm 3 bước"]
+    assert ("Đề nghị chương trình hỗ trợ", "s:1") in buttons(result)
+    rest = "\n".join(texts(driver.harness.tap(driver.owner, more)))
+    assert "Các bước còn lại trong lộ trình" in rest and "6. Bước bán hàng 5" in rest
+    assert any(c.method == "sendPhoto" for c in calls)

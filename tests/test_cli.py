@@ -12,18 +12,20 @@ def write(tmp_path, data, name="answers.json"):
     return str(path)
 
 
-QUICK_ANSWERS = {"sector": "food", "employees": 6, "c_presence": ["zalo_oa", "maps"], "c_payments": ["transfer"],
-                 "s_plan": "written", "i_accounting": "excel", "i_safety": ["backup"], "o_sales": "pos",
-                 "o_tasks": "zalo_groups", "k_skills": "office", "d_customers": "phone", "d_consent": "no"}
+QUICK_ANSWERS = {"sector": "food", "employees": 6, "legal_form": "household", "revenue": "to_3",
+                 "c_presence": ["zalo_oa", "maps"], "c_payments": ["transfer"], "c_egov": ["etax"], "s_plan": "written",
+                 "i_internet": ["fibre"], "i_accounting": "excel", "i_einvoice": "typed", "i_safety": ["backup"],
+                 "o_sales": "pos", "o_tasks": "zalo_groups", "o_learning": "one_course", "k_scams": ["no_otp"],
+                 "k_new": "once", "d_customers": "phone", "d_consent": "no"}
 
 
 def test_score_prints_the_json_design_md_promises(tmp_path):
     result = sme_bot("score", "quick-check", "--answers", write(tmp_path, QUICK_ANSWERS), "--lang", "en")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert (data["questionnaire"], data["version"], data["max_points"]) == ("quick-check", "2026.1", 95)
+    assert (data["questionnaire"], data["version"], data["max_points"]) == ("quick-check", "2026.2", 95)
     assert [p["id"] for p in data["pillars"]] == ["customer", "strategy", "infrastructure", "operations", "culture", "data"]
-    assert data["points"] == sum(p["points"] for p in data["pillars"]) == 5 + 4 + 5 + 3 + 4 + 6 + 5 + 5 + 5 + 0
+    assert data["points"] == sum(p["points"] for p in data["pillars"]) == (5 + 3 + 2) + 5 + (2 + 2 + 3 + 2) + (3 + 3 + 5) + (1 + 2) + (5 + 0)
     assert data["roadmap"][0]["priority"] == 1 and data["roadmap"][0]["text"]
 
 
@@ -71,7 +73,7 @@ def test_show_prints_a_paper_form_with_points():
     assert result.returncode == 0
     assert "DIGITAL CUSTOMER EXPERIENCE (UP TO 65 PTS)" in result.stdout
     assert "[ ] 4. At least weekly (8 pts)" in result.stdout
-    assert "Asked only when question 6 is:" in result.stdout
+    assert "Asked only when question 11 is:" in result.stdout and "Asked only when question 4 is from 2 to 10000" in result.stdout
 
 
 def test_show_markdown_has_headings_and_checkboxes():

@@ -46,12 +46,22 @@ def test_a_scripted_persona_prints_the_golden_transcript(tmp_path):
     assert "\x1b[" not in result.stdout  # plain text when stdin is not a terminal
 
 
-@pytest.mark.parametrize("name,args,level", [
-    ("persona-small-shop.txt", [], 1),
-    ("persona-manufacturer.txt", [], 4),
-    ("persona-cafe-quick-en.txt", ["--questionnaire", "quick-check", "--lang", "en"], 3),
+@pytest.mark.parametrize("name,args,level,size", [
+    # A one-person grocery (Facebook page, VietQR, eTax, paper books, phone only): five pillars pass 10 %
+    # but infrastructure stays at Mức 0, and only three pillars pass 20 % (Mức 2 needs four), so Mức 1.
+    # Its staff questions are not asked, so operations and culture count out of 40 and 45, not 65 and 50.
+    ("persona-small-shop.txt", [], 1, "micro"),
+    # A 45-person cashew processor (cloud accounting, Shopee, e-invoices from its software): 85 % in total,
+    # above Mức 5's 80 %, but strategy and operations sit at exactly 80 %, not above, and Mức 5 needs all
+    # six pillars there, so Mức 4 (five pillars above 60 % and over 60 % in total). Small: manufacturing,
+    # ≤ 100 people and revenue ≤ 50 billion VND.
+    ("persona-manufacturer.txt", [], 4, "small"),
+    # A six-person café on the quick-check (Zalo/Maps, transfers, fibre, a POS, e-invoices from the cash
+    # register): 54 % in total and four pillars above 40 %, so Mức 3; Mức 4 needs over 60 % and five
+    # pillars above 60 %, and culture and data stay at Mức 2. Micro: food service, ≤ 10 people, ≤ 10 bn.
+    ("persona-cafe-quick-en.txt", ["--questionnaire", "quick-check", "--lang", "en"], 3, "micro"),
 ])
-def test_each_persona_is_stored_with_the_same_result_sme_bot_score_gives(tmp_path, name, args, level):
+def test_each_persona_is_stored_with_the_same_result_sme_bot_score_gives(tmp_path, name, args, level, size):
     db = tmp_path / "demo.db"
     result = sme_bot("console", "--db", str(db), *args, stdin=persona(name))
     assert result.returncode == 0, result.stderr
@@ -67,12 +77,13 @@ def test_each_persona_is_stored_with_the_same_result_sme_bot_score_gives(tmp_pat
     expected = json.loads(scored.stdout)
     (stored_level, stored_points, stored_version), = rows(db, "select level, points, questionnaire_version from results")
     assert (stored_level, stored_points, stored_version) == (expected["level"], expected["points"], version)
-    assert stored_level == level
+    assert stored_level == level and version == "2026.2"
+    assert answers["size"] == size  # computed from the answers and stored with them, for staff breakdowns
 
 
 def test_declining_consent_stores_nothing(tmp_path):
     db = tmp_path / "demo.db"
-    result = sme_bot("console", "--db", str(db), stdin="2\n1\n1\n")
+    result = sme_bot("console", "--db", str(db), stdin="3\n1\n1\n")
     assert result.returncode == 0
     assert "Không có gì được lưu" in result.stdout
     assert rows(db, "select count(*) from respondents") == [(0,)]
@@ -82,7 +93,7 @@ def test_declining_consent_stores_nothing(tmp_path):
 def test_consent_is_recorded_with_its_version_before_any_answer(tmp_path):
     db = tmp_path / "demo.db"
     sme_bot("console", "--db", str(db), stdin="1\nBa\n")
-    assert rows(db, "select purpose, text_version, agreed from consents") == [("result", "2026-11", 1), ("staff", "2026-11", 1)]
+    assert rows(db, "select purpose, text_version, agreed from consents") == [("result", "2026-11-25", 1), ("staff", "2026-11-25", 1)]
 
 
 def test_quit_keeps_progress_and_the_next_run_resumes_at_the_same_question(tmp_path):
@@ -90,7 +101,9 @@ def test_quit_keeps_progress_and_the_next_run_resumes_at_the_same_question(tmp_p
     lines = answer_lines(persona("persona-small-shop.txt"))
     first = sme_bot("console", "--db", str(db), stdin="\n".join(lines[:6] + ["/quit"]) + "\n")
     assert first.returncode == 0 and "Đã lưu tiến độ" in first.stdout
-    assert rows(db, "select count(*) from answers") == [(5,)]
+    # Five answers, and the size class (Decree 80/2021) computed from sector, people and revenue.
+    assert rows(db, "select question_id from answers order by id") == [
+        ("business_name",), ("sector",), ("legal_form",), ("employees",), ("revenue",), ("size",)]
     second = sme_bot("console", "--db", str(db), "--resume", stdin="\n".join(lines[6:]) + "\n")
     assert second.returncode == 0, second.stderr
     assert second.stdout.index("Câu 6/") < second.stdout.index("Câu 7/")
@@ -103,7 +116,7 @@ def test_end_of_input_mid_way_keeps_every_answer(tmp_path):
     result = sme_bot("console", "--db", str(db), stdin="1\nBa\n1\n3\n")
     assert result.returncode == 0
     assert "3 câu trả lời đã được lưu" in result.stdout
-    assert rows(db, "select question_id from answers order by id") == [("business_name",), ("sector",), ("employees",)]
+    assert rows(db, "select question_id from answers order by id") == [("business_name",), ("sector",), ("legal_form",)]
 
 
 def test_ctrl_c_mid_way_keeps_every_answer(tmp_path):
@@ -160,7 +173,7 @@ def test_bad_input_is_re_asked_and_nothing_is_stored(tmp_path, bad):
 @pytest.mark.parametrize("bad", ["²", "①", "[/bold]", "[link=http://x.example]x[/link]"])
 def test_odd_input_at_the_consent_prompt_is_re_asked(tmp_path, bad):
     db = tmp_path / "demo.db"
-    result = sme_bot("console", "--db", str(db), stdin=f"{bad}\n2\n")
+    result = sme_bot("console", "--db", str(db), stdin=f"{bad}\n3\n")
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert f'"{bad}"' in result.stdout or bad in result.stdout
     assert "Không có gì được lưu" in result.stdout and rows(db, "select count(*) from respondents") == [(0,)]
@@ -206,7 +219,7 @@ def test_interactive_runs_offer_to_resume(tmp_path, tiny):
 
     def run(script):
         terminal = channel.Terminal(console=Console(file=out, width=100), stdin=io.StringIO(script), interactive=True)
-        return channel.run(AssessmentService(store, Questionnaires(tiny)), terminal, lang="en")
+        return channel.run(AssessmentService(store, Questionnaires(tiny)), terminal, lang="en", programme="P", keep_months=24)
 
     assert run("1\n3\n") == 0  # consent, one answer, then Ctrl-D
     assert run("1\nBa\n") == 0  # "Continue", then the next question
@@ -270,7 +283,7 @@ def test_ctrl_c_while_the_console_is_printing_still_saves_and_says_so(tmp_path, 
     monkeypatch.setattr(Console, "_exit_buffer", ctrl_c_as_rich_leaves_its_buffer)
     store = Store(tmp_path / "demo.db")
     terminal = channel.Terminal(console=printing, stdin=io.StringIO("1\n3\nBa\n"), interactive=False)
-    code = channel.run(AssessmentService(store, Questionnaires(tiny)), terminal, lang="vi")
+    code = channel.run(AssessmentService(store, Questionnaires(tiny)), terminal, lang="vi", programme="P", keep_months=24)
     assert code == channel.EXIT_INTERRUPTED and interrupted
     assert screen.getvalue().rstrip().endswith("Đã lưu tiến độ. Chạy lại `sme-bot console` để tiếp tục.")
     store.close()

@@ -15,9 +15,11 @@ from sme_bot.scoring import score
 from sme_bot.storage import Store
 
 START = datetime(2026, 3, 2, 20, 30, tzinfo=UTC)  # 03:30 on 3 March in Hà Nội: the day changes too
-ANSWERS = {"sector": "retail", "employees": 3.0, "c_presence": ("zalo_oa", "maps"), "c_payments": ("cash_only",),
-           "s_plan": "none", "i_accounting": "paper", "i_safety": ("none",), "o_sales": "notebook",
-           "o_tasks": "verbal", "k_skills": "few", "d_customers": "not_kept", "d_consent": "no"}
+ANSWERS = {"sector": "retail", "employees": 3.0, "legal_form": "household", "revenue": "to_3", "size": "micro",
+           "c_presence": ("zalo_oa", "maps"), "c_payments": ("cash_only",), "c_egov": ("none",), "s_plan": "none",
+           "i_internet": ("mobile_only",), "i_accounting": "paper", "i_einvoice": "not_yet", "i_safety": ("none",),
+           "o_sales": "notebook", "o_tasks": "verbal", "o_learning": "none", "k_scams": ("none",), "k_new": "no",
+           "d_customers": "not_kept", "d_consent": "no"}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def test_xlsx_data_sheet_reads_as_excel_users_expect(db, tmp_path, q):
                         "Ngôn ngữ"]
     assert "Lĩnh vực hoạt động chính" in head and "Chiến lược – điểm" in head and "Chiến lược – mức" in head
     assert {"Mức", "Điểm", "Điểm tối đa", "%"} <= set(head)
-    assert "Khách hàng có thể tìm thấy doanh nghiệp ở đâu trên mạng – Google Maps" in head
+    assert "Khách hàng có thể tìm thấy cơ sở của bạn ở đâu trên mạng – Google Maps" in head
     assert all(len(h) <= 140 for h in head) and len(set(head)) == len(head)
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(head)).column_letter}4"
@@ -69,9 +71,9 @@ def test_xlsx_data_sheet_reads_as_excel_users_expect(db, tmp_path, q):
     result = score(q, ANSWERS)
     assert (row["Mức"].value, row["Mức"].data_type) == (result.level, "n")
     assert row["Điểm"].data_type == row["%"].data_type == row["Chiến lược – %"].data_type == "n"
-    maps = row["Khách hàng có thể tìm thấy doanh nghiệp ở đâu trên mạng – Google Maps"]
+    maps = row["Khách hàng có thể tìm thấy cơ sở của bạn ở đâu trên mạng – Google Maps"]
     assert (maps.value, maps.data_type) == (1, "n")
-    assert row["Lĩnh vực hoạt động chính"].value == "Bán lẻ, bán buôn, tạp hoá"
+    assert row["Lĩnh vực hoạt động chính"].value == "Bán lẻ, bán buôn, tạp hóa"
 
 
 def test_codebook_maps_headers_to_ids_and_names_levels(db, tmp_path, q):
@@ -82,7 +84,7 @@ def test_codebook_maps_headers_to_ids_and_names_levels(db, tmp_path, q):
     data_head = next(book["Data"].iter_rows(max_row=1, values_only=True))
     assert {mapping[h] for h in data_head} == set(header(q, with_identities=False))
     assert mapping["Bắt đầu"] == "started_at" and mapping["Chiến lược – mức"] == "strategy_level"
-    assert mapping["Khách hàng có thể tìm thấy doanh nghiệp ở đâu trên mạng – Google Maps"] == "c_presence__maps"
+    assert mapping["Khách hàng có thể tìm thấy cơ sở của bạn ở đâu trên mạng – Google Maps"] == "c_presence__maps"
     levels = {(row[7], row[8]) for row in codes if row[1] == "level"}
     assert levels == {(lv.level, lv.name.vi) for lv in q.levels}
 
@@ -112,4 +114,4 @@ def test_csv_with_semicolons_opens_in_a_vietnamese_excel(db, tmp_path, q):
     table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert table[0] == header(q, with_identities=False, labels="vi") and table[0][0] == "Mã người trả lời"
     assert len(table) == 4 and all(len(row) == len(table[0]) for row in table)
-    assert table[1][table[0].index("Lĩnh vực hoạt động chính")] == "Bán lẻ, bán buôn, tạp hoá"
+    assert table[1][table[0].index("Lĩnh vực hoạt động chính")] == "Bán lẻ, bán buôn, tạp hóa"

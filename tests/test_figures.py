@@ -16,13 +16,18 @@ from sme_bot.reports import staff
 from sme_bot.scoring import score
 from sme_bot.storage import Store
 
-LOW = {"sector": "retail", "employees": 3.0, "c_presence": ("none",), "c_payments": ("cash_only",), "s_plan": "none",
-       "i_accounting": "paper", "i_safety": ("none",), "o_sales": "notebook", "o_tasks": "verbal", "k_skills": "few",
+# Quick-check answers as a session stores them, the size class (Decree 80/2021) computed from them included.
+LOW = {"sector": "retail", "employees": 3.0, "legal_form": "household", "revenue": "to_3", "size": "micro",
+       "c_presence": ("none",), "c_payments": ("cash_only",), "c_egov": ("none",), "s_plan": "none",
+       "i_internet": ("mobile_only",), "i_accounting": "paper", "i_einvoice": "not_yet", "i_safety": ("none",),
+       "o_sales": "notebook", "o_tasks": "verbal", "o_learning": "none", "k_scams": ("none",), "k_new": "no",
        "d_customers": "not_kept", "d_consent": "no"}
-HIGH = {**LOW, "sector": "food", "employees": 40.0, "c_presence": ("zalo_oa", "maps", "website", "marketplace"),
-        "c_payments": ("transfer", "ewallet", "card"), "s_plan": "reviewed", "i_accounting": "cloud_linked",
-        "i_safety": ("backup", "two_factor", "antivirus"), "o_sales": "erp", "o_tasks": "workflow",
-        "k_skills": "improve", "d_customers": "crm", "d_consent": "yes"}
+HIGH = {**LOW, "sector": "food", "employees": 40.0, "size": "small", "c_presence": ("zalo_oa", "maps", "website", "marketplace"),
+        "c_payments": ("transfer", "ewallet", "card"), "c_egov": ("etax", "vneid", "public_services"), "s_plan": "reviewed",
+        "i_internet": ("fibre", "wifi", "backup"), "i_accounting": "cloud_linked", "i_einvoice": "from_software",
+        "i_safety": ("backup", "two_factor", "antivirus", "updates"), "o_sales": "erp", "o_tasks": "workflow",
+        "o_learning": "applied", "k_scams": ("no_otp", "check_payment", "call_back", "recovery", "learned"),
+        "k_new": "regular", "d_customers": "crm", "d_consent": "yes"}
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +133,7 @@ def test_a_missing_database_is_one_line_and_no_file_appears(tmp_path, command):
 
 def test_demo_data_purge_leaves_no_demo_row_and_keeps_the_real_ones(db):
     sme_bot("demo-data", "--n", "30", "--db", str(db), "-q", "quick-check")
-    result = sme_bot("demo-data", "--purge", "--db", str(db))
+    result = sme_bot("demo-data", "--purge", "--db", str(db), "--lang", "en")
     assert result.returncode == 0, result.stderr
     assert "31 made-up businesses removed" in result.stderr  # E and the 30 just made
     conn = sqlite3.connect(db)
@@ -142,7 +147,7 @@ def test_demo_data_purge_leaves_no_demo_row_and_keeps_the_real_ones(db):
     assert conn.execute("select count(*) from respondents").fetchone() == (5,)
     assert conn.execute("select count(*) from assessments").fetchone() == (6,)
     conn.close()
-    again = sme_bot("demo-data", "--purge", "--db", str(db))
+    again = sme_bot("demo-data", "--purge", "--db", str(db), "--lang", "en")
     assert again.returncode == 0 and "0 made-up businesses removed" in again.stderr
     neither = sme_bot("demo-data", "--db", str(db))
     assert neither.returncode == 2 and "--purge" in neither.stderr

@@ -17,6 +17,7 @@ import pytest
 from bot_api_server import BotAPIServer
 from fake_bot_api import TOKEN
 
+from sme_bot.config import Config
 from sme_bot.messages import say
 
 SECRET = "webhook-secret-made-up-0123456789"
@@ -25,8 +26,8 @@ TOKEN_SECRET = TOKEN.split(":")[1]
 
 def write_config(tmp_path: Path, server: BotAPIServer, extra: str = "") -> Path:
     config = tmp_path / "bot.toml"
-    config.write_text(f'[assessment]\nquestionnaire = "quick-check"\n[storage]\ndatabase = "bot.db"\n'
-                      f'[telegram]\nbase_url = "{server.base_url}"\nbase_file_url = "{server.base_url}"\n{extra}')
+    config.write_text(f'[programme]\ncontact = "0900 000 000"\n[assessment]\nquestionnaire = "quick-check"\n'
+                      f'[storage]\ndatabase = "bot.db"\n[telegram]\nbase_url = "{server.base_url}"\nbase_file_url = "{server.base_url}"\n{extra}')
     return config
 
 
@@ -70,7 +71,7 @@ OWNERS = (4101, 4102, 4103)
 
 
 def test_owners_messages_in_hand_at_a_kill_9_are_answered_after_the_restart(tmp_path):
-    privacy = say("privacy", "vi", version="2026-11", programme="", contact="")[:30]
+    privacy = say("privacy", "vi", version="", programme=Config().programme.name, months=24, contact="")[:60]
     with BotAPIServer() as server:
         config = write_config(tmp_path, server)
         bot = start_bot(config)

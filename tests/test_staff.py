@@ -32,13 +32,18 @@ def add(store, q, i, answers, *, cohort=None, minutes=10, channel="telegram"):
                          consent_version="2026-11")
 
 
-LOW = {"sector": "retail", "employees": 3.0, "c_presence": ("none",), "c_payments": ("cash_only",), "s_plan": "none",
-       "i_accounting": "paper", "i_safety": ("none",), "o_sales": "notebook", "o_tasks": "verbal", "k_skills": "few",
+# Quick-check answers as a session stores them, the size class (Decree 80/2021) computed from them included.
+LOW = {"sector": "retail", "employees": 3.0, "legal_form": "household", "revenue": "to_3", "size": "micro",
+       "c_presence": ("none",), "c_payments": ("cash_only",), "c_egov": ("none",), "s_plan": "none",
+       "i_internet": ("mobile_only",), "i_accounting": "paper", "i_einvoice": "not_yet", "i_safety": ("none",),
+       "o_sales": "notebook", "o_tasks": "verbal", "o_learning": "none", "k_scams": ("none",), "k_new": "no",
        "d_customers": "not_kept", "d_consent": "no"}
-HIGH = {**LOW, "sector": "food", "employees": 40.0, "c_presence": ("zalo_oa", "maps", "website", "marketplace"),
-        "c_payments": ("transfer", "ewallet", "card"), "s_plan": "reviewed", "i_accounting": "cloud_linked",
-        "i_safety": ("backup", "two_factor", "antivirus"), "o_sales": "erp", "o_tasks": "workflow",
-        "k_skills": "improve", "d_customers": "crm", "d_consent": "yes"}
+HIGH = {**LOW, "sector": "food", "employees": 40.0, "size": "small", "c_presence": ("zalo_oa", "maps", "website", "marketplace"),
+        "c_payments": ("transfer", "ewallet", "card"), "c_egov": ("etax", "vneid", "public_services"), "s_plan": "reviewed",
+        "i_internet": ("fibre", "wifi", "backup"), "i_accounting": "cloud_linked", "i_einvoice": "from_software",
+        "i_safety": ("backup", "two_factor", "antivirus", "updates"), "o_sales": "erp", "o_tasks": "workflow",
+        "o_learning": "applied", "k_scams": ("no_otp", "check_payment", "call_back", "recovery", "learned"),
+        "k_new": "regular", "d_customers": "crm", "d_consent": "yes"}
 
 
 @pytest.fixture
@@ -115,7 +120,7 @@ def test_csv_export_has_a_bom_pseudonyms_and_every_answer(db, tmp_path):
     rows = [dict(zip(ids, row, strict=True)) for row in table[1:]]
     assert len(rows) == 8
     first = rows[0]
-    assert first["sector"] == "Bán lẻ, bán buôn, tạp hoá" and first["c_presence__none"] == "1"
+    assert first["sector"] == "Bán lẻ, bán buôn, tạp hóa" and first["c_presence__none"] == "1"
     assert first["c_presence__maps"] == "0" and first["customer_level"] == str(score(loader.load("quick-check"), LOW).pillars[0].level)
     assert len(first["respondent"]) == 16 and "1000" not in first["respondent"]
     assert "external_id" not in first and "1000" not in raw.decode("utf-8-sig").split("\n", 1)[1].split(",")[0]
@@ -144,9 +149,9 @@ def test_xlsx_has_data_summary_and_codebook_sheets(db, tmp_path):
     assert book.sheetnames == ["Data", "Summary", "Codebook"]
     assert len(list(book["Data"].iter_rows(values_only=True))) == 9
     codebook = list(book["Codebook"].iter_rows(values_only=True))
-    assert ("Doanh nghiệp có kế hoạch chuyển đổi số không", "s_plan", "s_plan", "strategy", "single", "Doanh nghiệp có kế hoạch chuyển đổi số không?",
-            "Does the business have a plan for going digital?", "plan", "Có kế hoạch với việc cần làm, thời hạn, người phụ trách",
-            "A plan with tasks, deadlines and owners", 8) in codebook
+    assert ("Cơ sở có kế hoạch chuyển đổi số không", "s_plan", "s_plan", "strategy", "single", "Cơ sở có kế hoạch chuyển đổi số không?",
+            "Does the business have a plan for going digital?", "plan", "Có kế hoạch ghi rõ việc cần làm, thời hạn, ai làm",
+            "A plan with tasks, deadlines and who does them", 8) in codebook
 
 
 def test_json_export_is_a_list_of_objects(db, tmp_path):
@@ -208,7 +213,7 @@ def test_cohort_create_prints_the_join_link_and_writes_a_qr_code(tmp_path):
     listed = json.loads(sme_bot("cohort", "list", "--format", "json", "--config", str(tmp_path / "bot.toml"),
                                 cwd=tmp_path).stdout)
     assert listed == [{"code": "DX2026", "name": "Hội nghị Đồng Xoài", "starts": "2026-11-20", "ends": None,
-                       "questionnaire": "dbi-sme", "started": None, "completed": None}]
+                       "questionnaire": "dbi-sme", "closed_at": None, "started": None, "completed": None}]
 
 
 def test_cohort_list_counts_started_and_completed(db):
@@ -305,3 +310,98 @@ def test_bad_staff_input_is_one_line_and_leaves_no_file(db, tmp_path):
     assert to_folder.returncode == 2 and "is a directory" in to_folder.stderr
     console = sme_bot("console", "--db", str(db), "--cohort", "NOPE", stdin="1\n")
     assert console.returncode == 1 and "unknown cohort 'NOPE'" in console.stderr
+
+
+def test_a_closed_cohort_is_joined_by_no_one_new_on_a_chat_and_the_owner_is_told(tmp_path, q):
+    from chat_channel import TestChat
+
+    from sme_bot.messages import say
+
+    store = Store(tmp_path / "closing.db")
+    try:
+        store.assessments.create_cohort("CL1", "Lớp tập huấn", questionnaire=q.id)
+        chat = TestChat(store, q)
+        chat.send("before", "CL1")
+        assert any(say("cohort_joined", "vi", code="CL1") in text for text in chat.send("before", "1"))
+        assert store.assessments.close_cohort("CL1") and not store.assessments.close_cohort("CL1")
+        # Typed as on Zalo (a Telegram deep link carries it the same way): consent, then the word.
+        chat.send("after", "CL1")
+        told = chat.send("after", "1")
+        assert say("cohort_unknown", "vi", code="CL1") in told and "đã đóng" in say("cohort_unknown", "vi", code="CL1")
+        # Whoever joined before goes on in it; the newcomer answers outside it.
+        assert store.db.execute("select r.external_id, a.cohort from assessments a join respondents r "
+                                "on r.id = a.respondent_id order by a.id").fetchall() == [("before", "CL1"),
+                                                                                           ("after", None)]
+        opened = chat.service.open(store.db.execute("select id from respondents where external_id = 'before'")
+                                   .fetchone()[0], channel="testchat", language="vi", code="CL1")
+        assert opened.resumed and opened.joined == "CL1" and not opened.closed
+    finally:
+        store.close()
+
+
+def test_the_xlsx_writer_keeps_markup_as_text_and_names_columns_past_z(tmp_path):
+    from openpyxl import load_workbook
+
+    from sme_bot.reports.export import write_xlsx
+    from sme_bot.reports.xlsx import column_letter
+
+    assert [column_letter(i) for i in (0, 25, 26, 51, 52, 701, 702)] == ["A", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]
+    head = [f"c{i}" for i in range(30)]
+    values = ["a & b <i>x</i>", " leading space", 7, 2.5, None, "2026-03-02T08:00:00+00:00", *range(24)]
+    out = tmp_path / "wide.xlsx"
+    write_xlsx(out, head, iter([list(values), list(values)]), lambda: None, summary=[["n", 2]], codes=[["c"]],
+               dates=[5])
+    book = load_workbook(out)
+    data = book["Data"]
+    assert [c.value for c in data[1]] == head and data["AD1"].value == "c29"
+    row = [c.value for c in data[2]]
+    assert row[:5] == ["a & b <i>x</i>", " leading space", 7, 2.5, None] and row[6:] == list(range(24))
+    assert row[5] == datetime(2026, 3, 2, 15, 0)  # Vietnam's time, as Excel shows it
+    assert data.auto_filter.ref == "A1:AD3" and data.freeze_panes == "A2"
+    assert dict(book["Summary"].values) == {"n": 2} and book.sheetnames == ["Data", "Summary", "Codebook"]
+
+
+STAFF_COMMANDS = [["summary"], ["export"], ["report"], ["demo-data"], ["cohort"], ["cohort", "create"],
+                  ["cohort", "list"], ["cohort", "close"], ["support"], ["support", "list"], ["support", "update"],
+                  ["staff"], ["staff", "add"], ["staff", "list"], ["staff", "remove"], ["staff", "passwd"]]
+
+
+@pytest.mark.parametrize("command", STAFF_COMMANDS, ids=" ".join)
+def test_staff_help_is_vietnamese_unless_english_is_asked(command):
+    from sme_bot.cli import Staff, main
+    from sme_bot.messages import say
+
+    found = main
+    for word in command:
+        found = found.commands[word]  # type: ignore[attr-defined]
+    assert isinstance(found, Staff)
+    for lang, options in (("vi", say("cli_options", "vi")), ("en", "Options")):
+        shown = sme_bot(*command, "--help", *(["--lang", "en"] if lang == "en" else []))
+        assert shown.returncode == 0, shown.stderr
+        first = say(f"cli_{found.key}", lang).partition("\n")[0]
+        assert " ".join(first.split()[:6]) in " ".join(shown.stdout.split()) and f"{options}:" in shown.stdout
+        assert say("cli_opt_help", lang) in shown.stdout and "Usage: sme-bot" in shown.stdout
+    # `sme-bot --help` lists it in Vietnamese, the first language.
+    if len(command) == 1:
+        assert say(f"cli_{found.key}", "vi")[:20] in sme_bot("--help").stdout
+
+
+def test_cohort_close_from_the_command_line(tmp_path, q):
+    from sme_bot.messages import say
+
+    db = tmp_path / "close.db"
+    store = Store(db)
+    store.assessments.create_cohort("CL1", "Lớp tập huấn", questionnaire=q.id)
+    store.close()
+    closed = sme_bot("cohort", "close", "CL1", "--db", str(db))
+    assert closed.returncode == 0 and closed.stderr == say("cli_cohort_closed", "vi", code="CL1") + "\n"
+    again = sme_bot("cohort", "close", "CL1", "--db", str(db), "--lang", "en")
+    assert again.returncode == 1 and "there is no open cohort CL1" in again.stderr
+    table = sme_bot("cohort", "list", "--db", str(db), env={"COLUMNS": "200"}).stdout
+    assert say("staff_col_state", "vi") in table and say("staff_state_closed", "vi", date="")[:6] in table
+    assert json.loads(sme_bot("cohort", "list", "--db", str(db), "--format", "json").stdout)[0]["closed_at"]
+    store = Store(db)
+    try:
+        assert store.db.execute("select action, detail from staff_audit").fetchall() == [("cohort_closed", "CL1")]
+    finally:
+        store.close()

@@ -15,10 +15,12 @@ def test_add_list_passwd_remove_and_each_is_audited(tmp_path):
     db = str(tmp_path / "s.db")
     added = sme_bot("staff", "add", "Lan", "--role", "admin", "--password-stdin", "--db", db, stdin=GOOD + "\n")
     assert added.returncode == 0, added.stderr
-    assert added.stderr == "account lan (admin) added\n"
-    # On a terminal it asks twice, without echo.
-    asked = sme_bot("staff", "add", "minh", "--role", "viewer", "--db", db, stdin=f"{GOOD}-2\n{GOOD}-2\n")
+    assert added.stderr == "Đã thêm tài khoản lan (admin)\n"  # Vietnamese first
+    # On a terminal it asks twice, without echo; --lang en says it in English.
+    asked = sme_bot("staff", "add", "minh", "--role", "viewer", "--db", db, "--lang", "en",
+                    stdin=f"{GOOD}-2\n{GOOD}-2\n")
     assert asked.returncode == 0 and asked.stdout.count("Password") == 1 and "Repeat for confirmation" in asked.stdout
+    assert asked.stderr == "account minh (viewer) added\n"
     listed = sme_bot("staff", "list", "--db", db)
     assert [line.split("\t")[:2] for line in listed.stdout.splitlines()] == [["lan", "admin"], ["minh", "viewer"]]
     ((stored,),) = rows(db, "select password_hash from staff_accounts where name = 'lan'")

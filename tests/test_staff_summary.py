@@ -105,7 +105,7 @@ def test_a_breakdown_by_sector_names_its_groups_in_words(quick, db):
     table = cells(page)
     # Retail (3 completed, and the web visitor who stopped: 4 started) shown by its name; food (2,
     # under min_group 3) merged into "other".
-    retail = table.index("Bán lẻ, bán buôn, tạp hoá")
+    retail = table.index("Bán lẻ, bán buôn, tạp hóa")
     assert table[retail + 1: retail + 4] == ["4", "3", "75%"]
     other = table.index("Khác (nhóm nhỏ gộp lại)")
     assert table[other + 1: other + 4] == ["2", "2", "100%"]

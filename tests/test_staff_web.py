@@ -15,6 +15,7 @@ from starlette.routing import Route
 from web_server import Owner, serving
 
 from sme_bot.config import Config, Web
+from sme_bot.messages import say
 from sme_bot.storage import Store
 from sme_bot.web.app import create_app
 
@@ -294,3 +295,147 @@ def test_the_staff_pages_switch_to_english(site):
     assert "Account: lan (admin)" in admin.page and "Create a cohort" in admin.page
     admin.get("/staff?lang=vi")
     assert "Tạo nhóm mới" in admin.page
+
+
+# -- data requests --------------------------------------------------------------------------------------
+
+
+def add_support_request(db, external_id, contact):
+    """The owner of `external_id` asks for help with their result and says how to reach them."""
+    store = Store(db)
+    try:
+        respondent, assessment = store.db.execute(
+            "select r.id, a.id from respondents r join assessments a on a.respondent_id = r.id "
+            "where r.external_id = ?", [external_id]).fetchone()
+        assert store.assessments.request_support(assessment, respondent, ["customers"], contact)
+    finally:
+        store.close()
+
+
+def test_an_admin_finds_a_person_by_pseudonym_or_contact_and_deletes_them_on_request(site, db, quick):
+    add_completed(db, quick, external_id="84912345678", name="Cà phê Hạnh")
+    add_completed(db, quick, external_id="84900000001", name="Tiệm khác")
+    add_support_request(db, "84912345678", "Zalo 0912 345 678 (chị Hạnh)")
+    admin = signed_in(site)
+    assert 'href="/staff/data"' in admin.page
+    # The id the owner quotes is the one in the rows staff downloaded.
+    download = admin.http.get("/staff/export?format=csv&separator=%3B&questionnaire=quick-check")
+    table = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig")), delimiter=";"))
+    assert len(table) == 3 and len(table[0]) > 20  # split at ";": the separator asked for
+    pseudonyms = [row[0] for row in table[1:]]
+    admin.get("/staff/data")
+    admin.post("/staff/data", {"find": pseudonyms[0].upper()})
+    assert "84912345678" in admin.page and "Cà phê Hạnh" in admin.page and "Zalo 0912 345 678" in admin.page
+    assert "84900000001" not in admin.page and admin.page.count('action="/staff/data/delete"') == 1
+    # The same person by the contact they left, written another way.
+    admin.post("/staff/data", {"find": "+84 912.345.678"})
+    assert pseudonyms[0] in admin.page and admin.page.count('action="/staff/data/delete"') == 1
+    admin.post("/staff/data", {"find": "0999 999 999"})
+    assert say("staff_data_none_found", "vi") in admin.page and 'action="/staff/data/delete"' not in admin.page
+    admin.post("/staff/data", {"find": "0912"})  # too short to name one person
+    assert say("staff_data_none_found", "vi") in admin.page
+
+    respondent = rows(db, "select id from respondents where external_id = '84912345678'")[0][0]
+    admin.post("/staff/data/delete", {"id": str(respondent)})
+    assert admin.notice == say("staff_data_confirm_needed", "vi")
+    assert rows(db, "select count(*) from respondents") == [(2,)]
+    store = Store(db)
+    try:
+        held = sum(store.privacy.held(respondent)["rows"].values())  # as the page listed them, table by table
+    finally:
+        store.close()
+    admin.post("/staff/data/delete", {"id": str(respondent), "confirm": "yes"})
+    assert admin.notice == say("staff_data_deleted", "vi", id=pseudonyms[0], rows=held)
+    for table_name, column in (("respondents", "id"), ("assessments", "respondent_id"), ("consents", "respondent_id"),
+                               ("support_requests", "respondent_id")):
+        assert rows(db, f"select count(*) from {table_name} where {column} = {respondent}") == [(0,)], table_name
+    assert rows(db, "select count(*) from answers") == rows(db, "select count(*) from answers a join assessments s "
+                                                                "on s.id = a.assessment_id")
+    assert rows(db, "select external_id from respondents") == [("84900000001",)]
+    admin.post("/staff/data/delete", {"id": str(respondent), "confirm": "yes"})
+    assert admin.notice == say("staff_data_gone", "vi")
+    trail = [(action, detail) for account, action, detail in audit(db) if account == "lan"]
+    assert ("data_searched", "by pseudonymous id: 1 found") in trail and ("data_searched", "by contact: 0 found") in trail
+    deleted = [detail for action, detail in trail if action == "data_deleted"]
+    assert deleted == [f"{pseudonyms[0]}: {held} rows"]
+    # The audit names what was done, never the contact that was typed.
+    assert not any("0912" in (detail or "") for _, _, detail in audit(db))
+    assert say("staff_action_data_deleted", "vi") in admin.get("/staff/audit").text
+
+
+def test_a_viewer_has_nothing_to_find_or_delete(site, db, quick):
+    add_completed(db, quick)
+    add_support_request(db, "84912345678", "0912345678")
+    viewer = signed_in(site, "minh")
+    assert 'href="/staff/data"' not in viewer.page
+    token = viewer.csrf
+    assert viewer.http.get("/staff/data").status_code == 403
+    found = viewer.post("/staff/data", {"find": "0912345678"}, csrf=token)
+    assert found.status_code == 403 and "84912345678" not in found.text
+    respondent = rows(db, "select id from respondents")[0][0]
+    deleted = viewer.post("/staff/data/delete", {"id": str(respondent), "confirm": "yes"}, csrf=token)
+    assert deleted.status_code == 403
+    assert rows(db, "select count(*) from respondents") == [(1,)]
+    assert not [action for account, action, _ in audit(db) if account == "minh" and action.startswith("data_")]
+
+
+# -- closing a cohort ---------------------------------------------------------------------------------
+
+
+def test_a_closed_cohort_takes_no_new_owners_and_keeps_its_figures(site, db, quick):
+    admin = signed_in(site)
+    admin.post("/staff/cohorts", {"code": "CL1", "name": "Lớp tập huấn", "questionnaire": "quick-check"})
+    add_completed(db, quick, cohort="CL1")
+    admin.post("/staff/cohorts/close", {"code": "CL1"})
+    assert admin.notice == say("staff_close_confirm_needed", "vi")
+    assert 'action="/staff/cohorts/close"' in admin.page and rows(db, "select closed_at from cohorts") == [(None,)]
+    admin.post("/staff/cohorts/close", {"code": "CL1", "confirm": "yes"})
+    assert admin.notice == say("staff_closed", "vi", code="CL1")
+    # Listed as closed, with its figures; nothing left to close.
+    closed = re.escape(say("staff_state_closed", "vi", date="DATE")).replace("DATE", r"\d{4}-\d\d-\d\d")
+    assert re.search(rf"<td>1</td><td>1</td><td>100%</td>\s*<td>{closed}</td>", admin.page)
+    assert 'action="/staff/cohorts/close"' not in admin.page
+    admin.post("/staff/cohorts/close", {"code": "CL1", "confirm": "yes"})
+    assert admin.notice == say("staff_close_unknown", "vi", code="CL1")
+    assert ("lan", "cohort_closed", "CL1") in audit(db)
+    summary = admin.get("/staff/summary?questionnaire=quick-check&cohort=CL1").text
+    assert re.search(r"<dd>1</dd>", summary)
+
+    # An owner with the cohort's link is told, before consenting, and answers outside it.
+    owner = Owner(site)
+    told = owner.get("/c/CL1")
+    assert told.status_code == 410 and say("web_cohort_closed", "vi", name="Lớp tập huấn") in told.text
+    owner.agree()
+    assert owner.page and owner.question
+    assert rows(db, "select cohort from assessments where channel = 'web'") == [(None,)]
+    viewer = signed_in(site, "minh")
+    assert viewer.post("/staff/cohorts/close", {"code": "CL1", "confirm": "yes"}).status_code == 403
+
+
+# -- downloads from the summary ------------------------------------------------------------------------
+
+
+def test_the_summary_page_offers_the_html_report_and_a_csv_for_excel_in_vietnamese(site, db, quick):
+    admin = signed_in(site)
+    admin.post("/staff/cohorts", {"code": "HN1", "name": "Hà Nội", "questionnaire": "quick-check"})
+    for number in range(3):
+        add_completed(db, quick, cohort="HN1", external_id=f"8490000000{number}")
+    page = admin.get("/staff/summary?cohort=HN1").text
+    report_link = "/staff/report?questionnaire=quick-check&amp;cohort=HN1"
+    assert report_link in page and "/staff/export?format=csv&amp;separator=%3B&amp;questionnaire=quick-check" in page
+    report = admin.http.get(report_link.replace("&amp;", "&"))
+    assert report.headers["content-disposition"] == 'attachment; filename="sme-bot-report-HN1-quick-check.html"'
+    assert report.text.startswith("<!DOCTYPE html>") and "HN1" in report.text and "<svg" in report.text
+    english = signed_in(site, "minh")
+    english.get("/staff/summary?lang=en")
+    assert "<html lang='en'>" in english.http.get("/staff/report?cohort=HN1").text  # viewers too, in their language
+    semicolons = admin.http.get("/staff/export?format=csv&separator=%3B&cohort=HN1")
+    text = semicolons.content.decode("utf-8")
+    assert text.startswith("\ufeff") and len(text.splitlines()) == 4
+    assert text.splitlines()[0].count(";") > 20 and text.splitlines()[1].split(";")[1] == "HN1"
+    refused = admin.get("/staff/export?format=csv&separator=%7C")
+    assert refused.url.path == "/staff/cohorts" and admin.notice and "|" not in text.splitlines()[0]
+    empty = admin.get("/staff/report?questionnaire=dbi-sme")
+    assert empty.url.path == "/staff/summary" and say("staff_export_none", "vi") in empty.text
+    assert [detail for account, action, detail in audit(db) if action == "report"] == [
+        "HN1, quick-check", "HN1, quick-check"]

@@ -8,11 +8,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 from bot_api_server import BotAPIServer
 from conftest import TINY, sme_bot, write_tiny
-from fake_bot_api import TOKEN
+from fake_bot_api import TOKEN, unquoted
+
+from sme_bot.config import CONTACT_PLACEHOLDER
 
 OWNER = 4242
 
@@ -43,7 +46,7 @@ def shown(db: Path, question: str) -> None:
 
 
 def starts_with(prefix):
-    return lambda message: message["text"].startswith(prefix)
+    return lambda message: unquoted(message["text"]).startswith(prefix)
 
 
 def test_a_killed_bot_restarts_and_the_owner_finishes_with_nothing_lost(tmp_path):
@@ -94,6 +97,10 @@ def test_a_killed_bot_restarts_and_the_owner_finishes_with_nothing_lost(tmp_path
         assert output.count("sme-bot: Telegram bot @sme_local_bot up (polling); questionnaire tiny 1") == 1
         assert 'bot.toml says [telegram] username = "sme_bot", Telegram says @sme_local_bot' in output
         assert output.rstrip().endswith("sme-bot: Telegram bot stopped")
+        # Join links name the bot as Telegram reported it, not as bot.toml (mis)spells it.
+        created = sme_bot("cohort", "create", "W1", "--name", "Hội thảo", "--qr", str(tmp_path / "w1.png"),
+                          "--config", str(config))
+        assert created.stdout.splitlines()[0] == "https://t.me/sme_local_bot?start=W1"
         menus = [params for method, params in server.introductions if method == "setMyCommands"]
         assert [m.get("language_code") for m in menus[:2]] == [None, "en"]
         assert [c["command"] for c in menus[0]["commands"]][:3] == ["start", "back", "skip"]
@@ -114,10 +121,23 @@ def test_a_missing_or_malformed_token_is_one_line(tmp_path):
         assert "not-a-token" not in result.stderr
 
 
+def test_the_bot_will_not_start_on_bot_tomls_placeholder_contact(tmp_path):
+    # bot.toml as shipped: its contact is a note to write the real one, never to be shown to owners.
+    shipped = tomllib.loads((Path(__file__).parent.parent / "bot.toml").read_text())
+    assert shipped["programme"]["contact"] == CONTACT_PLACEHOLDER
+    for contact in (CONTACT_PLACEHOLDER, " "):
+        config = tmp_path / "bot.toml"
+        config.write_text(f'[programme]\ncontact = "{contact}"\n[storage]\ndatabase = "bot.db"\n')
+        result = sme_bot("run", "--config", str(config), env={"SME_BOT_TOKEN": TOKEN})
+        assert result.returncode == 1
+        assert result.stderr.strip() == ("Error: set [programme] contact in bot.toml (the phone number and email "
+                                         "owners are told to use) before a bot reaches owners")
+
+
 def test_an_unreachable_bot_api_is_one_clear_line(tmp_path):
     # A process of its own: the bot gets as far as run_polling, which takes over signals and the event loop.
     config = tmp_path / "bot.toml"
-    config.write_text('[telegram]\nbase_url = "http://127.0.0.1:9/bot"\n')
+    config.write_text('[programme]\ncontact = "0900 000 000"\n[telegram]\nbase_url = "http://127.0.0.1:9/bot"\n')
     command = str(Path(sys.executable).with_name("sme-bot"))
     result = subprocess.run([command, "run", "--config", str(config), "--db", str(tmp_path / "x.db")],
                             check=False, capture_output=True, text=True,
@@ -138,7 +158,8 @@ def test_webhook_mode_takes_updates_with_the_secret_and_refuses_others(tmp_path)
         port = probe.getsockname()[1]
     with BotAPIServer() as server:
         config = tmp_path / "bot.toml"
-        config.write_text(f'[storage]\ndatabase = "bot.db"\n[telegram]\nbase_url = "{server.base_url}"\n'
+        config.write_text(f'[programme]\ncontact = "0900 000 000"\n[storage]\ndatabase = "bot.db"\n'
+                          f'[telegram]\nbase_url = "{server.base_url}"\n'
                           f'mode = "webhook"\nwebhook_url = "https://bot.example.invalid/telegram"\n'
                           f'listen = "127.0.0.1"\nport = {port}\n')
         command = Path(sys.executable).with_name("sme-bot")

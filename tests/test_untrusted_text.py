@@ -115,7 +115,7 @@ PERSONA = EXAMPLES / "persona-small-shop.txt"
 def db(tmp_path):
     """One dbi-sme assessment typed in the console whose owner gave a formula as the business name."""
     path = tmp_path / "untrusted.db"
-    script = PERSONA.read_text("utf-8").replace("Tạp hoá Cô Ba", HYPERLINK)
+    script = PERSONA.read_text("utf-8").replace("Tạp hóa Cô Ba", HYPERLINK)
     assert HYPERLINK in script
     result = sme_bot("console", "-q", "dbi-sme", "--new", "--db", str(path), stdin=script, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -144,7 +144,7 @@ def test_exports_of_a_typed_formula_and_a_hostile_name_are_inert(db, tmp_path):
         assert result.returncode == 0, result.stderr
     row = next(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text("utf-8-sig"))))
     assert (row["business_name"], row["name"]) == ("'" + HYPERLINK, "'=1+1[31m Cô Ba")
-    assert row["employees"] == "3.0"
+    assert row["employees"] == "1.0"  # the one-person shop of examples/persona-small-shop.txt
 
     from openpyxl import load_workbook
 
@@ -152,7 +152,7 @@ def test_exports_of_a_typed_formula_and_a_hostile_name_are_inert(db, tmp_path):
     cells = dict(zip((c.value for c in sheet[1]), sheet[2], strict=True))
     assert (cells["business_name"].value, cells["business_name"].data_type) == (HYPERLINK, "s")
     assert (cells["name"].value, cells["name"].data_type) == ("=1+1[31m Cô Ba", "s")
-    assert (cells["employees"].value, cells["employees"].data_type) == (3, "n")
+    assert (cells["employees"].value, cells["employees"].data_type) == (1, "n")
     assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
 
     record = json.loads((tmp_path / "out.json").read_text("utf-8"))[0]

@@ -4,13 +4,15 @@ Each test starts the real app (`sme_bot.web.app.create_app`) under uvicorn in a 
 temporary SQLite file, with the quick-check questionnaire, and reads the database as staff would.
 """
 
+import html
 import logging
 import re
 import signal
 
 import httpx
 import pytest
-from conftest import rows, sme_bot
+from conftest import rows, sme_bot, write_tiny
+from peer_fixtures import PEER_TINY, complete
 from starlette.routing import Route
 from web_server import Owner, ServeProcess, serving
 
@@ -25,11 +27,15 @@ from sme_bot.web.serve import phone_urls
 
 SECRET = "a test key that is long enough to sign cookies"
 # One whole quick-check, as a form sends it: option ids, lists of them, typed numbers.
-ANSWERS = {"sector": "retail", "employees": "1.000", "c_presence": ["zalo_oa", "maps"], "c_payments": ["transfer"],
-           "s_plan": "in_head", "i_accounting": "excel", "i_safety": ["none"], "o_sales": "pos",
-           "o_tasks": "zalo_groups", "k_skills": "phone", "d_customers": "phone", "d_consent": "yes"}
-# The same answers as the engine stores them.
-VALUES = {**ANSWERS, "employees": 1000.0, **{k: tuple(v) for k, v in ANSWERS.items() if isinstance(v, list)}}
+ANSWERS = {"sector": "retail", "employees": "1.000", "legal_form": "enterprise", "revenue": "to_50", "capital": "to_20",
+           "c_presence": ["zalo_oa", "maps"], "c_payments": ["transfer"], "c_egov": ["etax"], "s_plan": "in_head",
+           "i_internet": ["fibre"], "i_accounting": "excel", "i_einvoice": "typed", "i_safety": ["none"], "o_sales": "pos",
+           "o_tasks": "zalo_groups", "o_learning": "videos", "k_scams": ["no_otp"], "k_new": "no", "d_customers": "phone",
+           "d_consent": "yes"}
+# The same answers as the engine stores them, with the size class computed from them (Decree 80/2021: trade with
+# over 100 people is large, whatever the revenue), stored as soon as the number of people is known.
+VALUES = {**ANSWERS, "employees": 1000.0, "size": "large",
+          **{k: tuple(v) for k, v in ANSWERS.items() if isinstance(v, list)}}
 
 
 class Clock:
@@ -242,6 +248,9 @@ def test_declining_stores_nothing(site, owner, db):
 
 
 def test_consent_is_stored_per_purpose(site, owner, db):
+    form = owner.get("/consent").text
+    # Who holds the data and how long it is kept, before anything is stored.
+    assert "quản lý dữ liệu của bài đánh giá này" in form and "24 tháng không hoạt động" in form
     owner.agree(staff=False)
     assert sorted(rows(db, "select purpose, agreed from consents")) == [("result", 1), ("staff", 0)]
     page = owner.get("/privacy").text
@@ -270,12 +279,12 @@ def test_a_cohort_link_joins_the_cohort_and_its_questionnaire(tmp_path, db, cloc
     store.close()
     with serving(create_app(Config(), dbi, database=db, secret=SECRET, clock=clock)) as url:
         owner = Owner(url)
-        assert "khoảng 12 phút" in owner.get("/").text
+        assert "khoảng 15 phút" in owner.get("/").text
         landing = owner.get("/c/DX2026")
-        assert landing.url.path == "/" and "khoảng 3 phút" in landing.text
+        assert landing.url.path == "/" and "khoảng 5 phút" in landing.text
         assert "Bạn tham gia qua: Hội nghị Đồng Xoài" in landing.text
         owner.agree()
-        assert owner.notice == "Bài đánh giá được ghi vào nhóm DX2026." and owner.heading == "Câu 1/12 · Thông tin doanh nghiệp"
+        assert owner.notice == "Bài đánh giá được ghi vào nhóm DX2026." and owner.heading == "Câu 1/20 · Thông tin doanh nghiệp"
     assert rows(db, "select questionnaire_id, cohort from assessments") == [("quick-check", "DX2026")]
 
 
@@ -283,7 +292,7 @@ def test_english_is_one_tap_away_and_remembered(site, owner):
     switched = owner.get("/?lang=en")
     assert switched.url.path == "/" and "Quick digital-readiness check" in switched.text
     owner.agree()
-    assert owner.heading == "Question 1/12 · About the business"
+    assert owner.heading == "Question 1/20 · About the business"
     assert 'lang="en"' in owner.page and "Tiếng Việt" in owner.page
 
 
@@ -303,10 +312,10 @@ def test_a_stale_page_records_nothing_and_shows_the_current_question(site, owner
     owner.agree()
     owner.answer("retail")
     owner.answer("3")
-    assert owner.heading == "Câu 3/12 · Trải nghiệm số cho khách hàng"
+    assert owner.heading == "Câu 3/20 · Thông tin doanh nghiệp"
     owner.answer("food", question="sector")  # the first page, still open in another tab
     owner.answer(action="back", question="sector")
-    assert owner.heading == "Câu 3/12 · Trải nghiệm số cho khách hàng"
+    assert owner.heading == "Câu 3/20 · Thông tin doanh nghiệp"
     assert answer_rows(db, "sector") == [('"retail"', 0)] and count(db, "answers") == 2
 
 
@@ -315,7 +324,7 @@ def test_back_sent_twice_goes_back_once(site, owner, db):
     owner.answer("retail")
     owner.answer("3")
     owner.answer(action="back")
-    owner.answer(action="back", question="c_presence")
+    owner.answer(action="back", question="legal_form")
     assert owner.question == "employees"
     assert answer_rows(db, "employees") == [("3.0", 0), (None, 1)] and answer_rows(db, "sector") == [('"retail"', 0)]
 
@@ -328,10 +337,13 @@ def test_refused_answers_say_why_and_keep_what_was_ticked(site, owner, db):
     owner.answer("a lot")
     assert owner.notice.startswith("\"a lot\" không phải là một số.") and 'value="a lot"' in owner.page
     owner.answer("3")
+    owner.answer("household")
+    owner.answer("to_3")
     owner.answer(["zalo_oa", "none"])
     assert owner.notice == "\"Chưa có ở đâu\" không thể chọn cùng các đáp án khác."
     assert len(re.findall(r'value="(zalo_oa|none)" checked', owner.page)) == 2
-    assert answer_rows(db, "c_presence") == [] and count(db, "answers") == 2
+    # Sector, people, legal form, revenue and the size class computed from them; nothing of c_presence.
+    assert answer_rows(db, "c_presence") == [] and count(db, "answers") == 5
 
 
 def test_a_whole_assessment_stores_the_result_score_gives(site, owner, db, quick):
@@ -402,15 +414,15 @@ def test_kill_9_mid_assessment_loses_nothing(tmp_path, quick):
     owner = Owner(server.url)
     try:
         owner.agree()
-        for value in list(ANSWERS.values())[:4]:
+        for value in list(ANSWERS.values())[:8]:
             owner.answer(value)
         assert owner.question == "s_plan"
         server.kill()
         server = ServeProcess("--config", "bot.toml", "--db", "kill.db", cwd=tmp_path)
         owner.http.base_url = httpx.URL(server.url)
         owner.get("/q")
-        assert owner.question == "s_plan" and owner.heading == "Câu 5/12 · Chiến lược"
-        for value in list(ANSWERS.values())[4:]:
+        assert owner.question == "s_plan" and owner.heading == "Câu 9/20 · Chiến lược"
+        for value in list(ANSWERS.values())[8:]:
             owner.answer(value)
         assert owner.http.get("/q").url.path == "/result"
     finally:
@@ -419,14 +431,14 @@ def test_kill_9_mid_assessment_loses_nothing(tmp_path, quick):
     assert code in (0, -signal.SIGTERM) and "Application shutdown complete" in logged
     assert (tmp_path / "kill.db.web-key").exists()
     stored = rows(tmp_path / "kill.db", "select question_id from answers order by id")
-    assert [q for (q,) in stored] == list(ANSWERS)
+    assert [q for (q,) in stored] == ["sector", "employees", "size", *list(ANSWERS)[2:]]
 
 
 def test_cohort_create_prints_the_web_link_when_there_is_a_public_url(tmp_path):
     config = tmp_path / "bot.toml"
     config.write_text('[web]\npublic_url = "https://dx.example.vn/"\n', encoding="utf-8")
     made = sme_bot("cohort", "create", "DX2026", "--name", "x", "--config", str(config), "--db", str(tmp_path / "c.db"),
-                   "--qr", str(tmp_path / "qr.png"))
+                   "--qr", str(tmp_path / "qr.png"), "--lang", "en")
     assert made.returncode == 0, made.stderr
     assert made.stdout.splitlines() == ["https://t.me/sme_bot?start=DX2026", "https://dx.example.vn/c/DX2026"]
     assert "QR code (the web link)" in made.stderr
@@ -438,3 +450,44 @@ def test_cohort_create_prints_the_web_link_when_there_is_a_public_url(tmp_path):
 ])
 def test_a_phone_is_given_a_lan_address_only(host, urls):
     assert phone_urls(host, 8000, ["192.168.1.20"]) == urls
+
+
+@pytest.mark.parametrize("others", [5, 3])
+def test_the_result_page_names_strengths_the_next_level_and_how_similar_businesses_did(tmp_path, db, clock, others):
+    q = loader.load(write_tiny(tmp_path, PEER_TINY))
+    for number in range(others):  # the same sector and size band, levels 0, 1, 2, 0, 1
+        complete(db, q, level=number % 3, external_id=f"peer-{number}")
+    with serving(create_app(Config(), q, database=db, secret=SECRET, clock=clock)) as url:
+        owner = Owner(url)
+        owner.agree()
+        for value in ("12", "shop", None, ["zalo", "shop"], "weekly", "yes", "app"):
+            owner.answer(value, action="skip" if value is None else "answer")
+        page = html.unescape(owner.page)
+        owner.close()
+    assert "Kết quả: Mức 2 · Hai" in page
+    assert "Điểm mạnh: Bán hàng (Mức 2, 100%), Tài chính (Mức 2, 100%)." in page
+    assert "Bạn đã ở mức cao nhất của mô hình" in page
+    # The chart's cut-offs are named under it.
+    assert "M1 Một từ 25% · M2 Hai trên 60%" in page
+    if others + 1 >= 5:  # the owner counts among their group
+        assert "Doanh nghiệp cùng ngành, cùng quy mô" in page
+        assert "So với 6 doanh nghiệp cùng nhóm (Cửa hàng · Nhỏ) đã hoàn thành bài đánh giá:" in page
+        assert "Mức 0: 33% · Mức 1: 33% · Mức 2: 33%" in page
+        assert "Bạn ở Mức 2: 67% doanh nghiệp cùng nhóm ở mức thấp hơn, 33% cùng mức, 0% ở mức cao hơn." in page
+    else:
+        assert "cùng nhóm" not in page and "Doanh nghiệp cùng ngành" not in page
+
+
+def test_the_result_page_says_what_the_next_level_needs(tmp_path, db, clock):
+    q = loader.load(write_tiny(tmp_path))
+    with serving(create_app(Config(), q, database=db, secret=SECRET, clock=clock)) as url:
+        owner = Owner(url)
+        owner.agree()
+        for value in ("3", None, ["shop"], "yes"):
+            owner.answer(value, action="skip" if value is None else "answer")
+        page = html.unescape(owner.page)
+        owner.close()
+    assert "Để lên mức tiếp theo" in page
+    assert ("Để đạt Mức 2 (Hai) cần trên 6 điểm (đã đủ: bạn có 7) và ít nhất 2 trụ cột ở Mức 2, tức mỗi trụ cột "
+            "đạt trên 60% điểm tối đa của nó (bạn đang có 1).") in page
+    assert "1 trụ cột gần ngưỡng nhất là: Bán hàng (50%)." in page

@@ -20,9 +20,11 @@ from sme_bot.web.security import owner_id
 
 PHONE = {"width": 360, "height": 740}
 # A café on the quick-check, as an owner would tick it.
-ANSWERS = {"sector": "food", "employees": 6, "c_presence": ["zalo_oa", "maps"], "c_payments": ["transfer", "ewallet"],
-           "s_plan": "in_head", "i_accounting": "cloud", "i_safety": ["none"], "o_sales": "pos",
-           "o_tasks": "zalo_groups", "k_skills": "office", "d_customers": "spreadsheet", "d_consent": "no"}
+ANSWERS = {"sector": "food", "employees": 6, "legal_form": "household", "revenue": "to_3",
+           "c_presence": ["zalo_oa", "maps"], "c_payments": ["transfer", "ewallet"], "c_egov": ["etax"], "s_plan": "in_head",
+           "i_internet": ["fibre", "wifi"], "i_accounting": "cloud", "i_einvoice": "cash_register", "i_safety": ["none"],
+           "o_sales": "pos", "o_tasks": "zalo_groups", "o_learning": "one_course", "k_scams": ["no_otp"], "k_new": "once",
+           "d_customers": "spreadsheet", "d_consent": "no"}
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +115,7 @@ def test_a_whole_assessment_on_a_phone(browser, site, quick, lang):
     try:
         phone.begin()
         first = phone.page.locator("#progress").inner_text()
-        assert first == ("Câu 1/12 · Thông tin doanh nghiệp" if lang == "vi" else "Question 1/12 · About the business")
+        assert first == ("Câu 1/20 · Thông tin doanh nghiệp" if lang == "vi" else "Question 1/20 · About the business")
         for question, value in ANSWERS.items():
             phone.answer(quick, question, value)
         page = phone.page
@@ -145,6 +147,8 @@ def test_browser_back_then_resubmit_records_nothing_twice(browser, site, quick):
         phone.begin()
         phone.answer(quick, "sector", "food")
         phone.answer(quick, "employees", 6)
+        phone.answer(quick, "legal_form", "household")
+        phone.answer(quick, "revenue", "to_3")
         # Back in the browser shows the question the owner is on, never an earlier form to send again.
         phone.page.go_back()
         assert phone.question == "c_presence"
@@ -161,7 +165,7 @@ def test_browser_back_then_resubmit_records_nothing_twice(browser, site, quick):
         other_tab.get_by_role("checkbox", name="Chỉ tiền mặt", exact=True).check()
         other_tab.get_by_role("button", name="Tiếp tục", exact=True).click()
         assert other_tab.get_by_role("status").inner_text() == say("web_stale", "vi")
-        assert other_tab.locator("input[name=question]").input_value() == "s_plan"
+        assert other_tab.locator("input[name=question]").input_value() == "c_egov"
         # The page's own Back withdraws the last answer, once.
         phone.page.get_by_role("button", name="Quay lại").click()
         assert phone.question == "c_payments"
@@ -174,7 +178,8 @@ def test_browser_back_then_resubmit_records_nothing_twice(browser, site, quick):
                                        "(select max(id) from assessments) order by id").fetchall()
         finally:
             store.close()
-        assert history == [("sector", '"food"', 0), ("employees", "6.0", 0), ("c_presence", '["maps"]', 0),
+        assert history == [("sector", '"food"', 0), ("employees", "6.0", 0), ("legal_form", '"household"', 0),
+                           ("revenue", '"to_3"', 0), ("size", '"micro"', 0), ("c_presence", '["maps"]', 0),
                            ("c_payments", '["transfer"]', 0), ("c_payments", None, 1)]
     finally:
         phone.close()
@@ -194,8 +199,8 @@ def test_resume_by_code_on_another_phone(browser, site, quick):
         second.page.get_by_role("textbox", name=say("web_resume_label", "vi")).fill(code.lower())
         second.button("web_resume_button").click()
         assert second.page.get_by_role("status").inner_text() == say("web_resumed", "vi")
-        assert second.question == first.question == "c_presence"
-        assert second.page.locator("#progress").inner_text() == "Câu 3/12 · Trải nghiệm số cho khách hàng"
+        assert second.question == first.question == "legal_form"
+        assert second.page.locator("#progress").inner_text() == "Câu 3/20 · Thông tin doanh nghiệp"
     finally:
         first.close()
         second.close()

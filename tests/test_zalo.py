@@ -18,14 +18,14 @@ from zalo_api_server import FakeZaloAPI
 from sme_bot import loader
 from sme_bot.channels.zalo.bot import build_bot
 from sme_bot.channels.zalo.client import ZaloClient
-from sme_bot.config import Config, Staff
+from sme_bot.config import CONTACT_PLACEHOLDER, Config, Staff
 from sme_bot.messages import say as say_
 from sme_bot.scoring import score
 from sme_bot.storage import Store
 
 CHAT = "a1b2c3d4e5"
 # quick-check answered by typing: numbers, several choices, a label without diacritics.
-ANSWERS = ["1", "4", "1,2", "1", "3", "2", "1,2", "3", "3", "3", "3", "khong"]
+ANSWERS = ["1", "4", "1", "1", "1,2", "1", "1", "3", "1", "2", "2", "1,2", "3", "3", "3", "1", "3", "3", "khong"]
 
 def wait_for(api: FakeZaloAPI, predicate, *, after: int = 0, timeout: float = 20) -> str:
     """The text of the first message delivered to CHAT after the `after`-th that matches."""
@@ -57,8 +57,8 @@ def start_bot(config: Path, api: FakeZaloAPI) -> subprocess.Popen:
 
 def write_config(tmp_path: Path, api: FakeZaloAPI) -> Path:
     config = tmp_path / "bot.toml"
-    config.write_text(f'[assessment]\nquestionnaire = "quick-check"\n[storage]\ndatabase = "bot.db"\n'
-                      f'[zalo]\nbase_url = "{api.base_url}"\n')
+    config.write_text(f'[programme]\ncontact = "0900 000 000"\n[assessment]\nquestionnaire = "quick-check"\n'
+                      f'[storage]\ndatabase = "bot.db"\n[zalo]\nbase_url = "{api.base_url}"\n')
     return config
 
 
@@ -80,7 +80,8 @@ def say(api: FakeZaloAPI, text: str, expect: str) -> str:
 
 
 @pytest.mark.parametrize(("language", "agree", "question", "result"), [
-    ("vi", "1", "Câu {n}/12", "Kết quả: Mức"), ("en", "agree", "Question {n}/12", "Result: Level")])
+    # The total shown falls from 20 to 19 once revenue is answered (capital is then not asked).
+    ("vi", "1", "Câu {n}/", "Kết quả: Mức"), ("en", "agree", "Question {n}/", "Result: Level")])
 def test_a_whole_assessment_through_zalo_run_with_a_kill_9_half_way(tmp_path, language, agree, question, result):
     with FakeZaloAPI() as api:
         config = write_config(tmp_path, api)
@@ -94,7 +95,7 @@ def test_a_whole_assessment_through_zalo_run_with_a_kill_9_half_way(tmp_path, la
                 say(api, answer, question.format(n=n))
             # Killed once question 5 is noted as delivered: killed earlier, the restarted bot would
             # rightly show it again rather than take the next text as its answer.
-            shown(tmp_path / "bot.db", "s_plan")
+            shown(tmp_path / "bot.db", "c_presence")
             bot.send_signal(signal.SIGKILL)
             bot.wait(timeout=30)
             # The dead bot's long poll is still open at the fake API and would take (and lose, as
@@ -103,8 +104,11 @@ def test_a_whole_assessment_through_zalo_run_with_a_kill_9_half_way(tmp_path, la
             bot = start_bot(config, api)
             for n, answer in enumerate(ANSWERS[4:-1], start=6):
                 say(api, answer, question.format(n=n))
-            final = say(api, ANSWERS[-1], result)
-            assert "hỗ trợ" in final or "support" in final
+            before = delivered(api)
+            say(api, ANSWERS[-1], result)
+            # A long result comes as more than one message (Zalo's 2,000-character limit): the way
+            # to ask for help is in it or follows it.
+            wait_for(api, lambda text: "hỗ trợ" in text or "support" in text, after=before)
             bot.send_signal(signal.SIGTERM)
             output = bot.communicate(timeout=30)[0]
         finally:
@@ -119,7 +123,8 @@ def test_a_whole_assessment_through_zalo_run_with_a_kill_9_half_way(tmp_path, la
     store = Store(tmp_path / "bot.db")
     stored = store.assessments.answers(1)
     store.close()
-    assert len(stored) == 12 and stored["sector"] == "retail" and stored["d_consent"] == "no"
+    # Nineteen answers and the size class computed from them.
+    assert len(stored) == 20 and stored["sector"] == "retail" and stored["d_consent"] == "no" and stored["size"] == "micro"
     expected = score(loader.load("quick-check"), stored)
     assert (level, points) == (expected.level, expected.points)
 
@@ -176,7 +181,7 @@ def test_the_same_message_twice_is_answered_once(zalo):
     zalo(text="Xin chào")
     zalo(text="1")
     repeated = message("again", text="1")
-    assert zalo("message.text.received", repeated)[0].startswith("Câu 2/12")
+    assert zalo("message.text.received", repeated)[0].startswith("Câu 2/20")
     assert zalo("message.text.received", repeated) == []
     assert zalo.store.db.execute("select question_id from answers").fetchall() == [("sector",)]
 
@@ -197,7 +202,7 @@ def test_words_on_a_phone_keyboard_work_as_commands(zalo):
     zalo(text="Xin chào")
     zalo(text="1")
     zalo(text="1")
-    assert zalo(text="quay lai")[-1].startswith("Câu 1/12")
+    assert zalo(text="quay lai")[-1].startswith("Câu 1/20")
     assert zalo(text="tro giup")[0].startswith("Gõ số của đáp án")
 
 
@@ -206,6 +211,14 @@ def test_a_missing_or_malformed_token_is_one_line(tmp_path):
         result = sme_bot("zalo", "run", "--db", str(tmp_path / "z.db"), env={"SME_BOT_ZALO_TOKEN": token})
         assert result.returncode == 1 and message_part in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_bot_will_not_start_without_the_programmes_contact(tmp_path):
+    for contact in ("", CONTACT_PLACEHOLDER):
+        config = tmp_path / "bot.toml"
+        config.write_text(f'[programme]\ncontact = "{contact}"\n[storage]\ndatabase = "bot.db"\n')
+        result = sme_bot("zalo", "run", "--config", str(config), env={"SME_BOT_ZALO_TOKEN": "1234:ZaloTokenForTests"})
+        assert result.returncode == 1 and "set [programme] contact in bot.toml" in result.stderr
 
 
 def test_a_refused_token_is_one_line_without_the_token(tmp_path):
@@ -245,10 +258,14 @@ def test_with_a_public_web_address_the_result_comes_with_its_page_and_chart(tmp_
         store.close()
     texts = [call.body["text"] for call in api.delivered if call.method == "sendMessage"]
     photos = [call.body for call in api.delivered if call.method == "sendPhoto"]
-    assert texts[-2].startswith("Kết quả: Mức")
+    # The result (in one or two messages, by its length), the way to ask for help, then the link.
+    assert any(text.startswith("Kết quả: Mức") for text in texts[-4:-1])
     page = texts[-1].split(": ", 1)[1]
     assert page.startswith("https://dx.example.vn/k/")
-    assert photos == [{"chat_id": CHAT, "photo": page + "/chart.png", "caption": "Mức độ theo từng trụ cột (%)"}]
+    assert [(photo["chat_id"], photo["photo"]) for photo in photos] == [(CHAT, page + "/chart.png")]
+    # Captioned: the level reached and every level's threshold, named.
+    caption = photos[0]["caption"]
+    assert caption.startswith("Kết quả Mức") and "M1 Khởi động từ 10%; M2 Bắt đầu trên 20%" in caption
     # The link is signed with the web app's key beside the database: the web app will open it.
     from sme_bot.web.security import session_secret
     from sme_bot.web.shared import assessment_in

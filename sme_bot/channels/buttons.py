@@ -13,11 +13,12 @@ MAX_BYTES = 64
 
 @dataclass(frozen=True)
 class Tap:
-    kind: str  # consent, language, pick, toggle, done, skip, back, confirm, support, reach_here, continue
+    kind: str  # consent, language, pick, toggle, done, skip, back, confirm, support, reach_here, continue, steps
     assessment: int = 0
     position: int = 0
     option: int = 0
     agree: bool = False
+    share: bool = True  # consent: with programme staff too, not only for the owner's own result
     language: str | None = None
     code: str | None = None
     action: str = ""
@@ -39,8 +40,9 @@ def _with_code(*parts: object, code: str | None) -> str:
     return data if len(data.encode()) <= MAX_BYTES else _join(*parts, None)
 
 
-def encode_consent(agree: bool, language: str, code: str | None) -> str:
-    return _with_code("c", int(agree), language, code=code)
+def encode_consent(agree: bool, language: str, code: str | None, *, share: bool = True) -> str:
+    """1: agreed to every purpose; 2: to the owner's own result only; 0: declined."""
+    return _with_code("c", (1 if share else 2) if agree else 0, language, code=code)
 
 
 def encode_language(language: str, code: str | None) -> str:
@@ -83,8 +85,13 @@ def encode_continue(assessment: int) -> str:
     return _join("n", assessment)
 
 
+def encode_steps(assessment: int) -> str:
+    """The rest of a result's roadmap."""
+    return _join("m", assessment)
+
+
 # Parts after the head, per head: what the encoders above write.
-_ARITY = {"c": 3, "l": 2, "r": 1, "x": 1, "s": 1, "h": 1, "n": 1, "a": 3, "t": 3, "d": 2, "k": 2, "b": 2}
+_ARITY = {"c": 3, "l": 2, "r": 1, "x": 1, "s": 1, "h": 1, "n": 1, "m": 1, "a": 3, "t": 3, "d": 2, "k": 2, "b": 2}
 
 
 def decode(data: str) -> Tap | None:
@@ -95,7 +102,10 @@ def decode(data: str) -> Tap | None:
         return None
     try:
         if head == "c":
-            return Tap("consent", agree=_flag(rest[0]), language=_language(rest[1]), code=rest[2] or None)
+            if rest[0] not in ("0", "1", "2"):
+                return None
+            return Tap("consent", agree=rest[0] != "0", share=rest[0] == "1", language=_language(rest[1]),
+                       code=rest[2] or None)
         if head == "l":
             return Tap("language", language=_language(rest[0]), code=rest[1] or None)
         if head in ("r", "x"):
@@ -106,6 +116,8 @@ def decode(data: str) -> Tap | None:
             return Tap("reach_here", assessment=_number(rest[0]))
         if head == "n":
             return Tap("continue", assessment=_number(rest[0]))
+        if head == "m":
+            return Tap("steps", assessment=_number(rest[0]))
         option = _number(rest[2]) if head in ("a", "t") else 0
         return Tap(_QUESTION_KINDS[head], assessment=_number(rest[0]), position=_number(rest[1]), option=option)
     except ValueError:

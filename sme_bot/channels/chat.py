@@ -27,17 +27,25 @@ Buttons = list[list[tuple[str, str]]]
 # Commands typed as words, as they read on a phone keyboard (diacritics optional), beside /name.
 COMMAND_WORDS = {
     "quay lai": "back", "back": "back", "bo qua": "skip", "skip": "skip", "lam lai": "restart",
-    "tro giup": "help", "help": "help", "xoa du lieu": "delete", "ket qua": "result", "result": "result",
+    "tro giup": "help", "help": "help", "xoa du lieu": "delete", "delete": "delete", "ket qua": "result", "result": "result",
     "ho tro": "support", "support": "support", "tiep tuc": "continue", "continue": "continue",
+    "them buoc": "steps", "xem them buoc": "steps", "more steps": "steps",
 }
 COMMANDS = ("start", "back", "skip", "restart", "lang", "help", "privacy", "result", "support", "delete", "cancel",
-            "continue")
+            "continue", "steps")
 # Typed replies to a consent request or a yes/no confirmation, folded.
 _AGREE = {"1", "dong y", "toi dong y", "co", "yes", "agree", "i agree"}
 _DECLINE = {"2", "khong", "khong dong y", "toi khong dong y", "no", "decline", "i do not agree"}
+# Typed replies to the consent request (numbered 1 every purpose, 2 the owner's result only, 3 none).
+_CONSENT_TYPED = {**dict.fromkeys(_AGREE, "all"), **dict.fromkeys(_DECLINE - {"2"}, "none"), "3": "none",
+                  "2": "result", "chi ket qua": "result", "chi tinh ket qua cho toi": "result",
+                  "result only": "result", "only my result": "result"}
 _LANGUAGES = {"en": "en", "english": "en", "vi": "vi", "tieng viet": "vi"}
 # "Reach me in this chat", typed in answer to how the programme should reach the owner.
 _HERE = {"o day", "nhan o day", "nhan toi o day", "here", "message me here"}
+# A result whose every roadmap step fits in this many characters (one Zalo message; half a
+# Telegram one) comes whole; a longer one shows the first steps and offers the rest.
+_ONE_MESSAGE = 2000
 # Text channels have no buttons to carry a language or cohort code until consent: kept in memory
 # for this many chats (lost on a restart, which only means the default language again).
 _PENDING_CHATS = 10_000
@@ -52,12 +60,14 @@ class Capabilities:
     edits: bool = True  # an earlier message can be rewritten (the answered question marked)
     max_label: int = 64  # the longest button label
     photos: bool = True  # a chart can be sent as a picture
+    share_contact: bool = False  # a button under the typing field sends the owner's own phone number
 
 
 @dataclass(frozen=True)
 class Programme:
-    name: str
+    name: str  # who runs it: the data controller the consent text names
     contact: str
+    keep_months: int = 24  # how long an idle person's data is kept (bot.toml [privacy])
 
 
 @dataclass(frozen=True)
@@ -74,16 +84,30 @@ class Message:
     # Set on the message that asks a question: the channel reports its message id back
     # (`Conversation.delivered`) so the answer can later be written into it.
     question: str | None = None
+    # Buttons under the typing field (channels that can share a contact): the first shares the
+    # owner's phone number, the others send their label as text. An empty tuple takes them away.
+    keyboard: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Retired:
+    """A message whose buttons no longer mean anything (an answered question, a consent request
+    once agreed): rewritten without them when the channel has time to spare. A tap on it before
+    then is answered kindly, so this only tidies the chat."""
+
+    message_id: int | str | None  # None: the message whose button was just tapped
+    text: str | None = None  # its new text (the question with its answer); None keeps the text
 
 
 @dataclass
 class Reply:
     messages: list[Message] = field(default_factory=list)
     toast: str | None = None  # the short answer to a button tap
-    prompt_id: int | None = None  # the last question's message, to rewrite as below
-    close_prompt: str | None = None  # its new text, buttons gone
-    prompt_buttons: Buttons | None = None  # its new buttons (a multiple-choice toggle)
+    retired: list[Retired] = field(default_factory=list)
+    prompt_id: int | None = None  # the question on screen, whose buttons become these:
+    prompt_buttons: Buttons | None = None  # (a multiple-choice tick)
     chart: Result | None = None  # a picture of this result follows the messages
+    chart_caption: str | None = None  # what the picture shows, said under it
     respondent: int | None = None  # whose chat this is, once they have consented
     language: str | None = None  # of the chart's labels
     result_id: int | None = None  # the assessment whose result the messages show
@@ -152,6 +176,7 @@ class Conversation:
             return Reply([Message(say("help_buttons" if self.can.buttons else "help_text", lang))])
         if name == "privacy":
             return Reply([Message(say("privacy", lang, version=CONSENT_VERSION, programme=self.programme.name,
+                                      months=self.programme.keep_months,
                                       contact=self.programme.contact))])
         if person is None:
             return self._consent_request(user, lang, None)
@@ -166,6 +191,8 @@ class Conversation:
             return self._show(session, reply) if session else reply
         if name == "result":
             return self._result(respondent, lang)
+        if name == "steps":
+            return self._more_steps(respondent, None, lang)
         if name == "support":
             latest = self.service.latest(respondent)
             return self._support(respondent, latest.assessment_id if latest else 0, lang)
@@ -194,19 +221,21 @@ class Conversation:
             return self._before_consent(user, tap)
         respondent = person.respondent_id
         if tap.kind == "confirm":
-            return self._confirmed(respondent, tap.action, tap.agree, lang)
+            return _done_with_tapped(self._confirmed(respondent, tap.action, tap.agree, lang))
         if tap.kind == "support":
             return self._support(respondent, tap.assessment, lang)
+        if tap.kind == "steps":
+            return self._more_steps(respondent, tap.assessment, lang)
         if tap.kind == "reach_here":
-            return self._reach(respondent, tap.assessment, self._this_chat(), lang)
+            return _done_with_tapped(self._reach(respondent, tap.assessment, self._this_chat(), lang))
         session = self.service.current(respondent)
         if session is None or tap.assessment != session.assessment.id:
-            return Reply(toast=say("stale", lang), respondent=respondent)
+            return _done_with_tapped(self._reply(respondent, toast=say("stale", lang)))
         if tap.kind == "continue":
-            return self._show(session, self._reply(respondent))
+            return _done_with_tapped(self._show(session, self._reply(respondent)))
         current = session.step()
         if not isinstance(current, Ask) or session.questionnaire.position[current.prompt.question.id] != tap.position:
-            stale = self._reply(respondent, toast=say("stale", lang))
+            stale = _done_with_tapped(self._reply(respondent, toast=say("stale", lang)))
             # A tap on an old question's buttons while the current one is not on screen: show it.
             return self._show(session, stale) if self._unseen(session) else stale
         question = current.prompt.question
@@ -226,6 +255,14 @@ class Conversation:
         lang = self.language() if self._person(user) else self.default_language
         key = "edited_message" if edited else "unsupported_message" if self.can.buttons else "unsupported_text"
         return Reply([Message(say(key, lang))])
+
+    def contact(self, user: User, phone: str) -> Reply:
+        """A phone number shared with the channel's own button: the answer to "how should the
+        programme reach you?", and nothing else (it is not stored otherwise)."""
+        person = self._person(user)
+        if person is None or not str(self._chat_row().get("pending") or "").startswith("support:"):
+            return self.unsupported(user)
+        return self._typed_contact(person.respondent_id, phone, self.language())
 
     def reminder(self, session: Session, language: str) -> Message:
         if not self.can.buttons:
@@ -253,12 +290,19 @@ class Conversation:
         """Nothing is stored until the owner agrees; language and cohort ride in the buttons."""
         lang = tap.language or self.default_language
         if tap.kind == "language":
-            return self._consent_request(user, lang, tap.code)
+            # The request in the other language replaces the one tapped.
+            return _done_with_tapped(self._consent_request(user, lang, tap.code))
         if tap.kind != "consent":
             return self._consent_request(user, lang, None)
+        choice = say("consent_decline" if not tap.agree else "consent_agree" if tap.share else "consent_result_only",
+                     lang)
+        # The request keeps its text and shows the choice made, as a record in the chat.
+        chosen = Retired(None, f"{self._consent_text(lang)}\n\n{say('answered_mark', lang, answer=choice)}")
         if not tap.agree:
-            return Reply([Message(say("consent_declined", lang))])
-        return self._agreed(user, lang, tap.code, toast=say("consent_agree", lang))
+            return Reply([Message(say("consent_declined", lang))], retired=[chosen])
+        reply = self._agreed(user, lang, tap.code, share=tap.share, toast=choice)
+        reply.retired.append(chosen)
+        return reply
 
     def _typed_before_consent(self, user: User, text: str) -> Reply:
         lang, code = self._pending.get(user.id, (self.default_language, None))
@@ -267,12 +311,14 @@ class Conversation:
         typed = fold(text)
         if typed in _LANGUAGES:
             return self._consent_request(user, _LANGUAGES[typed], code)
-        if typed in _AGREE:
+        choice = _CONSENT_TYPED.get(typed)
+        if choice is not None:
             self._pending.pop(user.id, None)
-            return self._agreed(user, "en" if typed in ("agree", "i agree", "yes") else lang, code)
-        if typed in _DECLINE:
-            self._pending.pop(user.id, None)
+        if choice == "none":
             return Reply([Message(say("consent_declined", lang))])
+        if choice is not None:
+            english = typed in ("agree", "i agree", "yes", "result only", "only my result")
+            return self._agreed(user, "en" if english else lang, code, share=choice == "all")
         if self.service.cohort(clean(text)):
             return self._consent_request(user, lang, clean(text))
         if user.id not in self._pending:
@@ -280,9 +326,10 @@ class Conversation:
             return self._consent_request(user, lang, code)
         return Reply([Message(say("consent_first_text", lang))])
 
-    def _agreed(self, user: User, lang: str, code: str | None, toast: str | None = None) -> Reply:
+    def _agreed(self, user: User, lang: str, code: str | None, *, share: bool, toast: str | None = None) -> Reply:
         with self.service.transaction():
-            respondent = self.service.agree(self.can.channel, user.id, language=lang, name=user.name)
+            respondent = self.service.agree(self.can.channel, user.id, language=lang, name=user.name,
+                                            purposes={"result": True, "staff": share})
             self._save(respondent, chat_id=user.chat_id, language=lang)
             notes: list[Message] = []
             session = self._open(respondent, lang, code, notes)
@@ -291,9 +338,10 @@ class Conversation:
     def _consent_request(self, user: User, lang: str, code: str | None) -> Reply:
         if not self.can.buttons:
             self._remember(user, lang, code)
-            options = f"1. {say('consent_agree', lang)}\n2. {say('consent_decline', lang)}"
+            options = "\n".join(f"{n}. {say(key, lang)}" for n, key in
+                                 enumerate(("consent_agree", "consent_result_only", "consent_decline"), start=1))
             return Reply([Message(self._greeting(lang)),
-                          Message(f"{say('consent', lang)}\n\n{options}\n\n{say('consent_reply_hint', lang)}")])
+                          Message(f"{self._consent_text(lang)}\n\n{options}\n\n{say('consent_reply_hint', lang)}")])
         notes = []
         if code is not None and not COHORT_CODE.match(code):
             # No cohort has such a code (too long for a button, or characters no code has): said
@@ -301,10 +349,14 @@ class Conversation:
             notes.append(Message(say("cohort_unknown", lang, code=_shown_code(code))))
             code = None
         other = "en" if lang == "vi" else "vi"
-        choices = [[(say("consent_agree", lang), data.encode_consent(True, lang, code)),
-                    (say("consent_decline", lang), data.encode_consent(False, lang, None))],
-                   [(say("other_language", lang), data.encode_language(other, code))]]
-        return Reply([Message(self._greeting(lang)), *notes, Message(say("consent", lang), choices)])
+        choices = [[(say("consent_agree", lang), data.encode_consent(True, lang, code))],
+                   [(say("consent_result_only", lang), data.encode_consent(True, lang, code, share=False))],
+                   [(say("consent_decline", lang), data.encode_consent(False, lang, None)),
+                    (say("other_language", lang), data.encode_language(other, code))]]
+        return Reply([Message(self._greeting(lang)), *notes, Message(self._consent_text(lang), choices)])
+
+    def _consent_text(self, lang: str) -> str:
+        return say("consent", lang, programme=self.programme.name, months=self.programme.keep_months)
 
     def _remember(self, user: User, lang: str, code: str | None) -> None:
         self._pending[user.id] = (lang, code)
@@ -349,33 +401,41 @@ class Conversation:
     # -- questions ------------------------------------------------------------------------
 
     def _after(self, session: Session, step: Step) -> Reply:
-        """The reply to an input: its reason if refused; else the answer marked and what follows."""
+        """The reply to an input: its reason if refused; else what follows, the answer quoted."""
         respondent = session.assessment.respondent_id
         lang = self.language()
         if isinstance(step, Reject) and step.reason.key == "stale":
             return self._reply(respondent, toast=step.reason.render(lang))
         if isinstance(step, Reject):
             return self._reply(respondent, [Message(step.reason.render(lang))])
-        reply = self._reply(respondent)
-        if self.can.edits:
-            reply.prompt_id = self._chat_row().get("prompt_message_id")
-            reply.close_prompt = self._answered_prompt(session, lang)
-        return self._show(session, reply)
+        return self._show(session, self._reply(respondent), quote=True)
 
-    def _show(self, session: Session, reply: Reply) -> Reply:
+    def _show(self, session: Session, reply: Reply, *, quote: bool = False) -> Reply:
         """Append the current question, or the result once the assessment is done; the question
-        on screen is part of the chat's state, committed with the answer that led to it."""
+        on screen is part of the chat's state, committed with the answer that led to it.
+
+        The question shown before is done with: its buttons go (with its answer written in, if it
+        was just answered) when the channel has time. Until then the owner reads their answer at
+        the top of the next question (`quote`): a tap leaves no message of its own in the chat."""
         respondent = session.assessment.respondent_id
         lang = self.language()
+        chat = self._chat_row()
+        answered = self._answer_mark(session, lang)
+        if self.can.edits and chat.get("prompt_message_id") is not None:
+            closed = f"{chat['prompt_text']}\n\n{answered}" if answered and chat.get("prompt_text") else None
+            reply.retired.append(Retired(chat["prompt_message_id"], closed))
         step = session.step()
         if isinstance(step, Finished):
             result = self._result(respondent, lang)
             reply.messages += result.messages
             reply.chart, reply.language, reply.result_id = result.chart, result.language, result.result_id
+            reply.chart_caption = result.chart_caption
+            self._save(respondent, prompt_question=None, prompt_text=None, prompt_message_id=None, draft=None)
             return reply
         assert isinstance(step, Ask)
         text = self._prompt_text(session.questionnaire, step.prompt, lang)
-        reply.messages.append(Message(text, self._buttons(session, step.prompt, lang, []),
+        shown = f"{answered}\n\n{text}" if quote and answered and self.can.buttons else text
+        reply.messages.append(Message(shown, self._buttons(session, step.prompt, lang, []),
                                       question=step.prompt.question.id))
         # The message id is not known until it is sent: until then the question counts as unseen.
         self._save(respondent, prompt_question=step.prompt.question.id, prompt_text=text, prompt_message_id=None,
@@ -440,22 +500,22 @@ class Conversation:
         prompt_id = self._chat_row().get("prompt_message_id")
         self._save(respondent, draft=json.dumps({"question": question.id, "ids": chosen}))
         lang = self.language()
+        # The toast says what the tick did at once; the ticks on the buttons may follow a moment later.
+        toast = say("ticked" if option.id in chosen else "unticked", lang, option=option.label(lang))
         return self._reply(respondent, prompt_id=prompt_id, prompt_buttons=self._buttons(session, prompt, lang, chosen),
-                           toast=option.label(lang)[:190])
+                           toast=toast[:190])
 
     def _draft(self, question: Question) -> list[str]:
         chat = self._chat_row()
         draft = json.loads(chat["draft"]) if chat.get("draft") else None
         return list(draft["ids"]) if draft and draft["question"] == question.id else []
 
-    def _answered_prompt(self, session: Session, lang: str) -> str | None:
-        """The last question message's text with its answer, if that question was just answered."""
-        chat = self._chat_row()
-        question = session.questionnaire.question_by_id.get(chat.get("prompt_question") or "")
-        if question is None or question.id not in session.state.answers or not chat.get("prompt_text"):
+    def _answer_mark(self, session: Session, lang: str) -> str | None:
+        """"✅ <answer>" for the question on screen, if it has just been answered."""
+        question = session.questionnaire.question_by_id.get(self._chat_row().get("prompt_question") or "")
+        if question is None or question.id not in session.state.answers:
             return None
-        label = render.answer_label(question, session.state.answers[question.id], lang)
-        return f"{chat['prompt_text']}\n\n{say('answered_mark', lang, answer=label)}"
+        return say("answered_mark", lang, answer=render.answer_label(question, session.state.answers[question.id], lang))
 
     def _typed_command(self, text: str) -> str | None:
         typed = fold(text)
@@ -506,6 +566,9 @@ class Conversation:
             return self._support_recorded(respondent, assessment_id, lang, recorded=False)
         # The next message is the answer: the question waits in the chat's state.
         self._save(respondent, pending=f"support:{assessment_id}")
+        if self.can.share_contact:
+            keyboard = (say("share_phone_button", lang), say("support_here_button", lang))
+            return self._reply(respondent, [Message(say("support_how_shared", lang), keyboard=keyboard)])
         if self.can.buttons:
             here = [[(say("support_here_button", lang), data.encode_reach_here(assessment_id))]]
             return self._reply(respondent, [Message(say("support_how", lang), here)])
@@ -535,22 +598,49 @@ class Conversation:
     def _support_recorded(self, respondent: int, assessment_id: int, lang: str, *, recorded: bool) -> Reply:
         result = dict(self.service.results(respondent))[assessment_id]
         names = ", ".join(p.name(lang) for p in weakest(result))
-        return self._reply(respondent, [Message(say("support_recorded" if recorded else "support_already", lang,
-                                                    pillars=names))])
+        text = say("support_recorded" if recorded else "support_already", lang, pillars=names)
+        return self._reply(respondent, [Message(text, keyboard=() if self.can.share_contact else None)])
 
     def _result(self, respondent: int, lang: str) -> Reply:
         """The latest result, and the change since the one before it when the owner retook it."""
         latest = self.service.latest(respondent)
         if latest is None:
             return self._reply(respondent, [Message(say("no_result", lang))])
-        text = render.result_text(latest.result, lang, previous=latest.previous)
-        if self.can.buttons:
-            support = [[(say("support_button", lang), data.encode_support(latest.assessment_id))]]
-            message = Message(text, support)
+        result, aid = latest.result, latest.assessment_id
+        peers = self.service.peers(aid)
+        text = render.result_text(result, lang, previous=latest.previous, peers=peers, all_steps=True)
+        rest = len(result.more_steps)
+        if len(text) > _ONE_MESSAGE:
+            # Long: the first steps now, the rest a tap (or a typed word) away.
+            text = render.result_text(result, lang, previous=latest.previous, peers=peers)
         else:
-            message = Message(f"{text}\n\n{say('support_hint', lang)}")
-        return self._reply(respondent, [message], chart=latest.result if self.can.photos else None, language=lang,
-                           result_id=latest.assessment_id)
+            rest = 0
+        if self.can.buttons:
+            more = [[(say("more_steps_button", lang, count=rest), data.encode_steps(aid))]] if rest else []
+            message = Message(text, more + [[(say("support_button", lang), data.encode_support(aid))]])
+        else:
+            hints = ([say("more_steps_hint", lang, count=rest)] if rest else []) + [say("support_hint", lang)]
+            message = Message("\n\n".join([text, *hints]))
+        q = self.service.questionnaires.get(result.questionnaire) or self.q
+        return self._reply(respondent, [message], chart=result if self.can.photos else None, language=lang,
+                           result_id=aid, chart_caption=render.chart_caption(result, q.levels, lang))
+
+    def _more_steps(self, respondent: int, assessment_id: int | None, lang: str) -> Reply:
+        """The rest of a result's roadmap (the latest result's, when typed)."""
+        results = dict(self.service.results(respondent))
+        if assessment_id is None and results:
+            assessment_id = max(results)
+        result = results.get(assessment_id) if assessment_id is not None else None
+        if result is None:
+            return self._reply(respondent, [Message(say("no_result", lang))] if not self.can.buttons else [],
+                               toast=say("stale", lang))
+        return self._reply(respondent, [Message(render.more_steps_text(result, lang))])
+
+
+def _done_with_tapped(reply: Reply) -> Reply:
+    """The message whose button was tapped has served its purpose: its buttons go."""
+    reply.retired.append(Retired(None))
+    return reply
 
 
 def _shown_code(code: str) -> str:

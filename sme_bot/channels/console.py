@@ -24,7 +24,7 @@ from sme_bot.flows.answers import Reason
 from sme_bot.flows.engine import Ask, Finished, Prompt, Reject, Step
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
-from sme_bot.scoring import Result
+from sme_bot.scoring import Peers, Result
 from sme_bot.service import AssessmentService
 from sme_bot.session import Session
 
@@ -94,15 +94,17 @@ class Terminal:
 
 
 def run(service: AssessmentService, terminal: Terminal, *, lang: str, resume: bool | None = None,
-        cohort: str | None = None) -> int:
-    """The whole console conversation on the service's questionnaire; returns the process exit code."""
+        cohort: str | None = None, programme: str, keep_months: int) -> int:
+    """The whole console conversation on the service's questionnaire; returns the process exit code.
+    The consent request names the programme (the data controller) and how long data is kept."""
     q = service.questionnaire
     out = terminal.console
     out.print(welcome(q, lang))
     session: Session | None = None
     try:
         with terminal.interrupts_at_the_prompt():
-            session = _open(service, terminal, lang=lang, resume=resume, cohort=cohort)
+            session = _open(service, terminal, lang=lang, resume=resume, cohort=cohort,
+                            consent={"programme": programme, "months": keep_months})
             if session is None:
                 out.print(say("consent_declined", lang))
                 return EXIT_OK
@@ -120,7 +122,9 @@ def run(service: AssessmentService, terminal: Terminal, *, lang: str, resume: bo
                     step = session.step()
                     continue
                 step = _dispatch(session, line, command)
-            out.print(render_result(session.result(), lang))
+            # The console shows every roadmap step: a trainer reads it out or projects it.
+            out.print(render_result(session.result(), lang, full_roadmap=True,
+                                    peers=service.peers(session.assessment.id)))
             return EXIT_OK
     except _EndOfInput:
         out.print(say("input_ended", lang, answered=session.answered if session else 0))
@@ -144,7 +148,7 @@ def _dispatch(session: Session, line: str, command: str) -> Step:
 
 
 def _open(service: AssessmentService, terminal: Terminal, *, lang: str, resume: bool | None,
-          cohort: str | None) -> Session | None:
+          cohort: str | None, consent: dict[str, object]) -> Session | None:
     # The console has no accounts: whoever sits at it may continue the last one left unfinished.
     unfinished = service.latest_on(CHANNEL, service.questionnaire)
     if unfinished is not None and resume is not False:
@@ -153,10 +157,11 @@ def _open(service: AssessmentService, terminal: Terminal, *, lang: str, resume: 
                              answered=unfinished.answered) == 0
         if resume:
             return unfinished
-    if _choose(terminal, lang, "consent", ["consent_agree", "consent_decline"]) != 0:
+    choice = _choose(terminal, lang, "consent", ["consent_agree", "consent_result_only", "consent_decline"], **consent)
+    if choice == 2:
         return None
     # Each console run that starts anew is a person of its own: trainers demo one persona after another.
-    respondent = service.agree(CHANNEL, uuid.uuid4().hex, language=lang)
+    respondent = service.agree(CHANNEL, uuid.uuid4().hex, language=lang, purposes={"result": True, "staff": choice == 0})
     return service.start(respondent, channel=CHANNEL, language=lang, cohort=cohort)
 
 
@@ -208,7 +213,7 @@ def render_prompt(prompt: Prompt, q: Questionnaire, lang: str) -> RenderableType
     return Group(*lines)
 
 
-def render_result(result: Result, lang: str, *, full_roadmap: bool = False) -> RenderableType:
+def render_result(result: Result, lang: str, *, full_roadmap: bool = False, peers: Peers | None = None) -> RenderableType:
     title, meaning, points = render.result_headline(result, lang)
     headline = RichText(title, style=f"bold {render.level_colour(result.level)}")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -229,7 +234,12 @@ def render_result(result: Result, lang: str, *, full_roadmap: bool = False) -> R
     for step in steps:
         roadmap.add_row(f"{step.priority}.", step.text(lang))
     parts: list[RenderableType] = [RichText(""), headline, RichText(meaning), RichText(points), table,
-                                   RichText(say("roadmap_title", lang), style="bold"), roadmap]
+                                   RichText(render.strengths_line(result, lang))]
+    parts += [RichText(line) for line in render.next_level_lines(result, lang)]
+    if peers is not None:
+        lines = render.peers_lines(peers, lang)
+        parts += [RichText(""), RichText(lines[0], style="bold"), *(RichText(line) for line in lines[1:])]
+    parts += [RichText(""), RichText(say("roadmap_title", lang), style="bold"), roadmap]
     if len(result.roadmap) > len(steps):
         parts.append(RichText(say("more_steps", lang, count=len(result.roadmap) - len(steps)), style="dim"))
     return Group(*parts)

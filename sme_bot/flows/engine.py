@@ -62,6 +62,8 @@ class Turn:
     # `withdrawn` means the answer was taken back (/back).
     recorded: tuple[str, Value] | None = None
     withdrawn: bool = False
+    # Derived answers that changed with it, to store too: (id, value), None meaning withdrawn.
+    derived: tuple[tuple[str, Value], ...] = ()
 
 
 def applicable(q: Questionnaire, question: Question, answers: Mapping[str, Value], *, unknown: bool = False) -> bool:
@@ -72,14 +74,7 @@ def applicable(q: Questionnaire, question: Question, answers: Mapping[str, Value
         return True
     if cond.question not in answers:
         return unknown
-    value = answers[cond.question]
-    if value is None:
-        return False
-    if cond.any_of:
-        chosen = set(value) if isinstance(value, tuple) else {value}
-        return bool(chosen & set(cond.any_of))
-    assert isinstance(value, float | int)
-    return (cond.min is None or value >= cond.min) and (cond.max is None or value <= cond.max)
+    return cond.holds(answers[cond.question])
 
 
 def asked(q: Questionnaire, answers: Mapping[str, Value]) -> list[Question]:
@@ -95,8 +90,27 @@ def prompt(q: Questionnaire, state: State) -> Prompt | None:
     questions = asked(q, state.answers)
     for index, question in enumerate(questions, start=1):
         if question.id not in state.answers:
-            return Prompt(question, index, len(questions))
+            return Prompt(question, index, _total(q, questions, state.answers))
     return None
+
+
+def _total(q: Questionnaire, questions: list[Question], answers: Mapping[str, Value]) -> int:
+    """How many questions the business will be asked, as far as its answers tell. Questions that
+    wait on the same unanswered single choice for options no two of them share (the commune of
+    one former province or of the other) count once: only one of them can be asked."""
+    waiting: dict[str, list[set[str]]] = {}
+    alternatives = 0
+    for question in questions:
+        cond = question.ask_if
+        if cond is None or not cond.any_of or cond.question in answers:
+            continue
+        if q.question_by_id[cond.question].type == "multi":
+            continue
+        others = waiting.setdefault(cond.question, [])
+        if others and all(not set(cond.any_of) & other for other in others):
+            alternatives += 1
+        others.append(set(cond.any_of))
+    return len(questions) - alternatives
 
 
 def step(q: Questionnaire, state: State) -> Step:
@@ -146,15 +160,26 @@ def back(q: Questionnaire, state: State) -> Turn:
     if not earlier:
         return Turn(state, Reject(Reason("nothing_to_undo"), prompt(q, state)))
     previous = earlier[-1].id
-    new_state = state.without(previous)
-    return Turn(new_state, step(q, new_state), recorded=(previous, None), withdrawn=True)
+    new_state, derived = _derive(q, state.without(previous))
+    return Turn(new_state, step(q, new_state), recorded=(previous, None), withdrawn=True, derived=derived)
 
 
 def _take(q: Questionnaire, state: State, question: Question, value: Value | Reason) -> Turn:
     if isinstance(value, Reason):
         return Turn(state, Reject(value, prompt(q, state)))
-    new_state = state.with_answer(question.id, value)
-    return Turn(new_state, step(q, new_state), recorded=(question.id, value))
+    new_state, derived = _derive(q, state.with_answer(question.id, value))
+    return Turn(new_state, step(q, new_state), recorded=(question.id, value), derived=derived)
+
+
+def _derive(q: Questionnaire, state: State) -> tuple[State, tuple[tuple[str, Value], ...]]:
+    """The state with its derived answers brought up to date, and those that changed."""
+    changed: list[tuple[str, Value]] = []
+    for derived_id, value in q.derive(state.answers).items():
+        if state.answers.get(derived_id) == value:
+            continue
+        state = state.with_answer(derived_id, value) if value is not None else state.without(derived_id)
+        changed.append((derived_id, value))
+    return state, tuple(changed)
 
 
 def is_valid(q: Questionnaire, state: State) -> bool:

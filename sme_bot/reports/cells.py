@@ -4,7 +4,7 @@ Business names, Telegram display names and typed answers are untrusted text. Two
 here, once, and every writer calls them:
 
 - `scrub`: C0/C1 control characters are dropped. XLSX (XML) cannot hold most of them
-  (openpyxl raises IllegalCharacterError) and a terminal obeys them (ESC sequences recolour,
+  (an XLSX would not open) and a terminal obeys them (ESC sequences recolour,
   move the cursor, or make OSC 8 links). Files keep TAB and LF, which are text there (a
   multi-line answer stays multi-line in Excel); `one_line` (terminals) turns them into spaces
   too, so a name cannot fake an extra table row.

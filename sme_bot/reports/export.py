@@ -29,7 +29,7 @@ from sme_bot.errors import StaffError
 from sme_bot.flows.answers import Value
 from sme_bot.messages import LANGUAGES, say
 from sme_bot.questionnaire import Question, Questionnaire, Text
-from sme_bot.reports.cells import csv_cell, looks_like_formula, scrub
+from sme_bot.reports.cells import csv_cell, scrub
 from sme_bot.support import VIETNAM
 
 Labels = str  # "vi", "en" or "codes"
@@ -58,7 +58,7 @@ def columns(q: Questionnaire, *, with_identities: bool) -> list[tuple[str, Text]
     spec = [(cid, _said(key)) for cid, key in _BASE]
     if with_identities:
         spec += [(cid, _said(key)) for cid, key in _IDENTITIES]
-    spec += [(x.id, _short(x.text)) for x in q.profile if x.type != "multi" and _exported(x, with_identities)]
+    spec += [(x.id, _short(x.text)) for x in q.profile + q.derived if x.type != "multi" and _exported(x, with_identities)]
     for pillar in q.pillars:
         spec += [(f"{pillar.id}_{part}", _said(f"export_col_pillar_{part}", pillar=pillar.name))
                  for part in ("points", "percent", "level")]
@@ -106,7 +106,8 @@ def _exported(question: Question, with_identities: bool) -> bool:
 
 def rows(q: Questionnaire, records: Iterable[tuple[dict[str, Any], dict[str, Value]]], *, salt: str,
          labels: Labels, with_identities: bool) -> Iterator[list[Any]]:
-    profile = [(x.id, _namer(x, labels)) for x in q.profile if x.type != "multi" and _exported(x, with_identities)]
+    profile = [(x.id, _namer(x, labels)) for x in q.profile + q.derived
+               if x.type != "multi" and _exported(x, with_identities)]
     scored = [(x.id, _namer(x, labels), [o.id for o in x.options] if x.type == "multi" else None) for x in q.questions
               if _exported(x, with_identities)]
     for record, answers in records:
@@ -151,7 +152,7 @@ def codebook(q: Questionnaire, *, with_identities: bool = False, labels: Labels 
                        level.name.en, ""]
         else:
             yield [heads[cid], cid, "", pillar, "", text.vi, text.en, "", "", "", ""]
-    for question in q.all_questions:
+    for question in q.all_questions + q.derived:
         column = heads.get(question.id, "")
         if not question.options:
             yield [column, question.id if column else "", question.id, question.pillar, question.type,
@@ -165,9 +166,10 @@ def codebook(q: Questionnaire, *, with_identities: bool = False, labels: Labels 
 def _answer_columns(question: Question) -> list[tuple[str, Text]]:
     text = _short(question.text)
     if question.type == "multi":
-        # One 0/1 column per option, named by question and option as Excel users read it.
+        # One 0/1 column per option, named by question and option as Excel users read it (by the
+        # option's button label where it has one: a header, not a paragraph).
         return [(f"{question.id}__{option.id}",
-                 Text(**{lang: f"{text(lang)} – {option.label(lang)}" for lang in LANGUAGES}))
+                 Text(**{lang: f"{text(lang)} – {option.button_label(lang)}" for lang in LANGUAGES}))
                 for option in question.options]
     return [(question.id, text)]
 
@@ -230,102 +232,46 @@ def write_xlsx(path: Path, head: list[str], body: Iterable[list[Any]], tick: Cal
                summary: list[list[Any]], codes: Iterable[list[Any]], dates: Iterable[int] = ()) -> None:
     """The Data sheet (header frozen, autofilter on), then Summary and Codebook. Columns at
     `dates` hold ISO UTC times and become Excel dates in Vietnam's time."""
-    from openpyxl import Workbook  # heavy: only when a spreadsheet is asked for
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import Cell
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
+    from sme_bot.reports.xlsx import HEADING, Workbook
 
     dates = tuple(dates)
-    # write_only streams rows to disk instead of holding the sheet in memory; widths, the frozen
-    # row and the filter are written around the rows, so they are set before or after them.
-    book = Workbook(write_only=True)
-    data = book.create_sheet("Data")
-    for i, name in enumerate(head):
-        data.column_dimensions[get_column_letter(i + 1)].width = DATE_WIDTH if i in dates else _width(name)
-    data.freeze_panes = "A2"
-    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
-    heading = []
-    for value in _sheet_row(data, head):
-        cell = value if isinstance(value, Cell) else WriteOnlyCell(data, value)
-        cell.font, cell.alignment = bold, wrap
-        heading.append(cell)
-    data.append(heading)
-    count = 0
-    for row in body:
-        cells = _sheet_row(data, row)
-        for i in dates:
-            cells[i] = _date_cell(data, row[i], WriteOnlyCell)
-        data.append(cells)
-        count += 1
-        tick()
-    if head:
-        data.auto_filter.ref = f"A1:{get_column_letter(len(head))}{count + 1}"
-    sheet = book.create_sheet("Summary")
-    sheet.column_dimensions["A"].width, sheet.column_dimensions["B"].width = 45, 12
-    for line in summary:
-        sheet.append(_sheet_row(sheet, line))
-    code_sheet = book.create_sheet("Codebook")
-    for letter, width in zip("ABCDEFGHIJK", (40, 24, 16, 14, 10, 40, 40, 14, 30, 30, 8), strict=True):
-        code_sheet.column_dimensions[letter].width = width
-    code_sheet.freeze_panes = "A2"
-    for line in codes:
-        code_sheet.append(_sheet_row(code_sheet, line))
+    widths = [DATE_WIDTH if i in dates else _width(name) for i, name in enumerate(head)]
     with replacing(path, "wb") as stream:
-        book.save(stream)
+        book = Workbook(stream)
+        with book.sheet("Data", widths, frozen=True, filtered=True) as data:
+            data.row(head, HEADING)
+            for row in body:
+                for i in dates:
+                    row[i] = _local_time(row[i])
+                data.row(row)
+                tick()
+        with book.sheet("Summary", [45, 12]) as sheet:
+            for line in summary:
+                sheet.row(line)
+        with book.sheet("Codebook", [40, 24, 16, 14, 10, 40, 40, 14, 30, 30, 8], frozen=True) as sheet:
+            for line in codes:
+                sheet.row(line)
+        book.close()
 
 
 # Excel widths are in characters. A header decides its column's width (the rows stream by and are
 # not measured), within bounds: wide enough for a number, never wider than a screen's third.
 MIN_WIDTH, MAX_WIDTH, DATE_WIDTH = 10, 40, 17
-DATE_FORMAT = "dd/mm/yyyy hh:mm"
 
 
 def _width(name: Any) -> float:
     return min(max(len(str(name)) + 2, MIN_WIDTH), MAX_WIDTH)
 
 
-def _date_cell(sheet: Any, value: Any, cell_type: Any) -> Any:
-    """A stored ISO UTC time as an Excel date in Vietnam's time. Excel has no time zones, so the
-    local time is written without one; staff read times as Vietnam's, like the staff area."""
+def _local_time(value: Any) -> Any:
+    """A stored ISO UTC time as Vietnam's local time, for an Excel date (Excel has no time zones:
+    staff read times as Vietnam's, like the staff area); anything else as it is."""
     if not isinstance(value, str) or not value:
         return value
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        return _sheet_cell(sheet, value)  # not a time after all: kept as (inert) text
+        return value  # not a time after all: kept as (inert) text
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    cell = cell_type(sheet, moment.astimezone(VIETNAM).replace(tzinfo=None))
-    cell.number_format = DATE_FORMAT
-    return cell
-
-
-# What openpyxl turns into an error value rather than text when given as a plain str.
-_ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
-
-
-def _sheet_row(sheet: Any, row: list[Any]) -> list[Any]:
-    return [_sheet_cell(sheet, value) for value in row]
-
-
-def _sheet_cell(sheet: Any, value: Any) -> Any:
-    """A value as openpyxl should store it: text with no control characters (XML cannot hold
-    them), and text that reads as a formula stored as a string cell.
-
-    openpyxl makes a str starting with "=" a formula. A CSV-style apostrophe would show in Excel
-    (an .xlsx string is displayed as stored), so instead the cell gets type "s" - the exact text
-    is displayed and never evaluated - plus Excel's quotePrefix style, which keeps it text even
-    when someone edits the cell and presses Enter. Error-code texts ("#N/A") are kept as text too.
-    """
-    if value.__class__ is not str:
-        return value
-    value = scrub(value)
-    if not (looks_like_formula(value) or (value[:1] == "#" and value in _ERROR_CODES)):
-        return value
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, value)
-    cell.data_type = "s"
-    cell.quotePrefix = True
-    return cell
+    return moment.astimezone(VIETNAM).replace(tzinfo=None)

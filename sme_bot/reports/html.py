@@ -9,7 +9,7 @@ from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.render import LEVEL_COLOURS
 from sme_bot.reports.cells import scrub
-from sme_bot.reports.summary import Summary, group_label, retakes_line, versions_line
+from sme_bot.reports.summary import Summary, field_name, group_label, retakes_line, versions_line
 
 PILLAR_COLOUR = "#2e86c1"
 
@@ -43,13 +43,13 @@ def report_html(q: Questionnaire, total: Summary, breakdowns: dict[str, Summary]
     for field, summary in breakdowns.items():
         if not summary.groups:
             continue
-        parts.append(f"<h2>{_e(say('staff_by', lang, field=say('field_' + field, lang)))}</h2>")
+        parts.append(f"<h2>{_e(say('staff_by', lang, field=field_name(field, lang)))}</h2>")
         head = "".join(f"<th>{_e(p.name(lang))}</th>" for p in q.pillars)
         rows = "".join(
             f"<tr><td>{_e(group_label(q, field, g.group, lang))}</td><td>{g.completed}</td><td>{g.completion_rate:.0f}%</td>"
             + "".join(f"<td>{g.pillars[p.id]:.0f}%</td>" if p.id in g.pillars else "<td>–</td>" for p in q.pillars)
             + "</tr>" for g in summary.groups)
-        parts.append(f"<table><tr><th>{_e(say('field_' + field, lang))}</th><th>{_e(say('staff_completed', lang))}</th>"
+        parts.append(f"<table><tr><th>{_e(field_name(field, lang))}</th><th>{_e(say('staff_completed', lang))}</th>"
                      f"<th>{_e(say('staff_rate', lang))}</th>{head}</tr>{rows}</table>")
     if total.top_steps:
         parts.append(f"<h2>{_e(say('staff_steps', lang))}</h2><table><tr><th>{_e(say('roadmap_title', lang))}</th>"

@@ -1,6 +1,7 @@
 """What staff commands do, for the CLI and the Telegram admin commands alike."""
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,22 @@ def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None
     except PermissionError:
         raise StaffError(f"cannot write {output}: permission denied") from None
     return total
+
+
+def report(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, lang: str, today: date,
+           include_demo: bool = False) -> str:
+    """The HTML report: the summary, broken down by each field the questionnaire marks (and by
+    cohort, over all cohorts). Refused when there is no completed assessment to report on."""
+    from sme_bot.reports.html import report_html  # matplotlib: only when a report is asked for
+
+    total = summary(store, q, config, cohort=cohort, by=None, include_demo=include_demo)
+    if not total.total.completed:
+        raise StaffError(f"no completed assessments{' in cohort ' + cohort if cohort else ''} to report on"
+                         f"{left_out(store, q, cohort, include_demo)}")
+    fields = [field for field in breakdowns(q) if not (cohort and field == "cohort")]
+    by_field = {field: summary(store, q, config, cohort=cohort, by=field, include_demo=include_demo)
+                for field in fields}
+    return report_html(q, total, by_field, lang=lang, programme=config.programme.name, today=today)
 
 
 def summary_lines(totals: GroupSummary, q: Questionnaire, labels: str) -> list[list[Any]]:

@@ -146,6 +146,17 @@ def group_label(q: Questionnaire, by: str | None, group: str, lang: str) -> str:
     return named[group](lang) if group in named else group
 
 
+def field_name(field: str, lang: str) -> str:
+    """What a breakdown field is called: its name in messages.toml, else (a profile question added
+    to a questionnaire since) its id."""
+    from sme_bot.messages import say
+
+    try:
+        return say(f"field_{field}", lang)
+    except KeyError:
+        return field
+
+
 def retakes_line(summary: Summary, q: Questionnaire, lang: str) -> str:
     """How businesses that retook the assessment moved, pillar by pillar, by name."""
     from sme_bot.messages import say

@@ -13,7 +13,7 @@ from rich.text import Text as RichText
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports.cells import one_line
-from sme_bot.reports.summary import Summary, group_label, retakes_line, versions_line
+from sme_bot.reports.summary import Summary, field_name, group_label, retakes_line, versions_line
 
 BAR = 20
 
@@ -50,10 +50,11 @@ def summary_tables(summary: Summary, q: Questionnaire, lang: str) -> RenderableT
     parts += [levels, pillars]
     if summary.groups:
         legend = " · ".join(f"P{i} {p.name(lang)}" for i, p in enumerate(q.pillars, start=1))
-        groups = Table(title=say("staff_by", lang, field=summary.by), caption=plain(legend, "table.caption"), box=box.SIMPLE_HEAD,
-                       title_justify="left", caption_justify="left")
+        field = field_name(summary.by, lang) if summary.by else ""
+        groups = Table(title=say("staff_by", lang, field=field), caption=plain(legend, "table.caption"),
+                       box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left")
         # Figures never wrap; long group names do, so the table fits an 80-column terminal.
-        groups.add_column(str(summary.by), ratio=1)
+        groups.add_column(field, ratio=1)
         for name in ("staff_started", "staff_completed", "staff_rate"):
             groups.add_column(say(name, lang), justify="right", no_wrap=True)
         for i, _ in enumerate(q.pillars, start=1):

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from sme_bot.flows.answers import Value
 from sme_bot.flows.engine import applicable
 from sme_bot.questionnaire import Question, Questionnaire
-from sme_bot.scoring.result import PillarResult, Result, RoadmapStep
+from sme_bot.scoring.result import NextLevel, PillarResult, Result, RoadmapStep
 
 
 def score(q: Questionnaire, answers: Mapping[str, Value]) -> Result:
@@ -27,7 +27,31 @@ def score(q: Questionnaire, answers: Mapping[str, Value]) -> Result:
         pillars=pillars,
         roadmap=_roadmap(q, pillars),
         shown=q.framework.roadmap_shown,
+        next_level=next_level(q, level, points, max_points, pillars),
+        at_top=level == max(lv.level for lv in q.levels),
     )
+
+
+def next_level(q: Questionnaire, level: int, points: int, max_points: int,
+               pillars: tuple[PillarResult, ...]) -> NextLevel | None:
+    """The framework's rule for the level above `level`, read from its data, and how far this
+    result is from each part of it; None at the top."""
+    target = next((lv for lv in q.levels if lv.level == level + 1), None)
+    if target is None:
+        return None
+    share = target.total_percent_above
+    points_above = None if share is None else round(max_points * share / 100, 1)
+    threshold = target.pillar_threshold
+    behind = [p for p in pillars if not target.pillar_reached(p.percent)]
+    at = len(pillars) - len(behind)
+    # Closest first: the smallest gap to the threshold, then the pillar the model weighs more.
+    weights = q.framework.pillar_by_id
+    behind.sort(key=lambda p: ((threshold or 0) - p.percent, -weights[p.id].weight))
+    missing = max(0, target.min_pillars - at)
+    return NextLevel(level=target.level, name=target.name, points_above=points_above,
+                     points_met=points_above is None or points > points_above, min_pillars=target.min_pillars,
+                     pillar_threshold=threshold, threshold_inclusive=target.pillar_percent_at_least is not None,
+                     pillars_at=at, closest=tuple(p.id for p in behind[:missing]))
 
 
 def points_for(question: Question, value: Value) -> int:

@@ -212,6 +212,13 @@ class AssessmentRows:
                                      [code, name, starts, ends, self.db.stamp(), questionnaire])
         return cursor.rowcount == 1
 
+    def close_cohort(self, code: str) -> bool:
+        """Mark a cohort closed (its rows stay); False when there is no such cohort open."""
+        with self.db.errors():
+            cursor = self.db.execute("update cohorts set closed_at = ? where code = ? and closed_at is null",
+                                     [self.db.stamp(), code])
+        return cursor.rowcount == 1
+
     def support_pending(self, assessment_id: int) -> bool:
         """Whether this assessment has a support request not yet closed."""
         with self.db.errors():

@@ -38,6 +38,18 @@ class ChatRows:
     def _columns(self) -> set[str]:
         return set(self.db.db.table("chats").columns_dict)
 
+    def remember_username(self, username: str) -> None:
+        """The bot's @username, as the channel's own server reported it at start-up."""
+        with self.db.errors():
+            self.db.execute("insert into meta (key, value) values (?, ?) on conflict(key) do update set value = "
+                            "excluded.value", [f"{self.channel}_username", username])
+
+    def username(self) -> str | None:
+        """The bot's @username as last reported, if the bot has run on this database."""
+        with self.db.errors():
+            row = self.db.one("select value from meta where key = ?", [f"{self.channel}_username"])
+        return row["value"] if row else None
+
     def first_time(self, update_id: str | int) -> bool:
         """Record an incoming update; False when this channel delivered it before."""
         with self.db.errors():

@@ -105,8 +105,13 @@ def _v6_support_followup(db: sqlite_utils.Database) -> None:
     table.create_index(["status"])
 
 
+def _v7_cohort_closing(db: sqlite_utils.Database) -> None:
+    """A cohort can be closed: it then takes no new owners, and its figures stay."""
+    db.table("cohorts").add_column("closed_at", str)
+
+
 MIGRATIONS: list[Migration] = [_v1_initial, _v2_chats, _v3_reporting, _v4_channels, _v5_staff_accounts,
-                               _v6_support_followup]
+                               _v6_support_followup, _v7_cohort_closing]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> None:

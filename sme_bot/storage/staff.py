@@ -168,7 +168,7 @@ class StaffReads:
     def cohorts(self, *, include_demo: bool = False) -> list[dict[str, Any]]:
         """Each cohort with its assessments started and completed: of the cohort's questionnaire
         only (when it names one), real rows only unless told."""
-        sql = ("select c.code, c.name, c.starts, c.ends, c.questionnaire, "
+        sql = ("select c.code, c.name, c.starts, c.ends, c.questionnaire, c.closed_at, "
                "sum(a.status in ('in_progress', 'completed', 'cancelled')) as started, "
                "sum(a.status = 'completed') as completed "
                "from cohorts c left join assessments a on a.cohort = c.code "
@@ -176,6 +176,29 @@ class StaffReads:
                "group by c.code order by c.created_at")
         with self.db.errors():
             return self.db.all(sql)
+
+    def peer_levels(self, questionnaire_id: str, version: str, assessment_id: int,
+                    by: tuple[Grouping, ...]) -> tuple[tuple[str, ...], dict[int, int]] | None:
+        """The groups an assessment falls in (one per grouping: its sector, its size band) and how
+        many businesses of those same groups stand at each level: real rows only, each business
+        once by its latest completed result of the questionnaire, counted when that result is of
+        this version (one figure never mixes versions). None when the assessment is not in a group
+        for every grouping (a profile answer skipped)."""
+        keys = ", ".join(_group_sql(g) for g in by)
+        with self.db.errors():
+            own = self.db.conn.execute(f"select {keys} from assessments a where a.id = ?", [assessment_id]).fetchone()
+            if own is None or any(key is None or key == "-" for key in own):
+                return None
+            groups = ", ".join(f"{_group_sql(g)} as g{i}" for i, g in enumerate(by))
+            same = " and ".join(f"g{i} = ?" for i in range(len(by)))
+            rows = self.db.conn.execute(
+                f"with latest as (select max(a.id) as id from assessments a where a.status = 'completed' "
+                f"and a.questionnaire_id = ? and {real_rows()} group by a.respondent_id), "
+                f"grouped as (select a.id, {groups} from assessments a join latest on latest.id = a.id "
+                f"where a.questionnaire_version = ?) "
+                f"select r.level, count(*) from grouped join results r on r.assessment_id = grouped.id "
+                f"where {same} group by r.level", [questionnaire_id, version, *own]).fetchall()
+        return tuple(str(key) for key in own), {int(level): int(count) for level, count in rows}
 
     def support_requests(self) -> list[dict[str, Any]]:
         """The support requests not closed (store.support has the rest)."""
@@ -198,13 +221,19 @@ def _run_on(conn: sqlite3.Connection, base: str, params: list[Any], queries: dic
 # Rows no business made: `sme-bot demo-data`'s made-up ones and staff trying the console. Every
 # staff figure leaves them out through this one fragment (on the assessments aliased `a`).
 NOT_REAL = ("demo", "console")
+# People whose latest answer on sharing with staff is no (or withdrawn): staff see nothing of
+# their assessments. Not correlated with `a`, so SQLite works it out once per query.
+NOT_SHARED = ("a.respondent_id not in (select respondent_id from consents c where purpose = 'staff' "
+              "and id = (select max(id) from consents where respondent_id = c.respondent_id and purpose = 'staff') "
+              "and (agreed = 0 or withdrawn_at is not null))")
 
 
 def real_rows(include_demo: bool = False) -> str:
-    """The SQL condition that keeps staff figures to real businesses (all rows when told)."""
+    """The SQL condition that keeps staff figures to real businesses that agreed to share with
+    staff (demo and console rows too, when told)."""
     if include_demo:
-        return "1"
-    return "a.channel not in (" + ", ".join(f"'{channel}'" for channel in NOT_REAL) + ")"
+        return NOT_SHARED
+    return f"a.channel not in ({', '.join(repr(channel) for channel in NOT_REAL)}) and {NOT_SHARED}"
 
 
 def _completed_filter(questionnaire_id: str, cohort: str | None, include_demo: bool) -> tuple[str, list[Any]]:

@@ -14,13 +14,14 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from sme_bot.channels.chat import Programme
 from sme_bot.config import Config
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.service import AssessmentService, Questionnaires
 from sme_bot.storage import Store
 from sme_bot.web import shared
 from sme_bot.web.owners import Limits, Owners
-from sme_bot.web.pages import Pages, Programme
+from sme_bot.web.pages import Pages
 from sme_bot.web.security import BodyLimit, RateLimit, SecurityHeaders, SignedSession, add_headers
 from sme_bot.web.staff import StaffArea
 
@@ -35,7 +36,7 @@ def create_app(config: Config, questionnaire: Questionnaire, *, database: str | 
     area (/staff) times sessions and lockouts by `staff_clock`; tests give a cheap `password_hasher`."""
     web = config.web
     window = web.limit_window_minutes * 60
-    pages = Pages(Programme(config.programme.name, config.programme.contact),
+    pages = Pages(Programme(config.programme.name, config.programme.contact, config.privacy.keep_months),
                   default_language=config.assessment.language)
     limits = Limits(starts=RateLimit(web.starts_per_address, window, now=clock),
                     wrong_codes=RateLimit(web.wrong_codes_per_address, window, now=clock),
@@ -48,8 +49,9 @@ def create_app(config: Config, questionnaire: Questionnaire, *, database: str | 
         # Opened here, on the event loop's thread, where every handler runs: sqlite3 connections
         # belong to the thread that made them.
         store = Store(database)
-        owners.service = AssessmentService(store, Questionnaires(questionnaire, config.assessment.questionnaires))
-        staff.open(store, owners.service.questionnaires)
+        owners.service = AssessmentService(store, Questionnaires(questionnaire, config.assessment.questionnaires),
+                                           min_group=config.reports.min_group)
+        staff.open(owners.service)
         client = None
         if zalo:
             from sme_bot.channels.zalo.bot import build_bot

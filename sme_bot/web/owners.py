@@ -120,6 +120,11 @@ class Owners:
         if cohort is None:
             return self.pages.message(request, "web_cohort_unknown_title", "web_cohort_unknown", status=404,
                                       code=clean(code)[:32])
+        if cohort["closed_at"] is not None:
+            # Said before consent, not after: the owner decides knowing the answers count in no group.
+            request.session.pop("cohort", None)
+            return self.pages.message(request, "web_cohort_closed_title", "web_cohort_closed", status=410,
+                                      name=cohort["name"])
         request.session["cohort"] = cohort["code"]
         return _redirect("/")
 
@@ -150,6 +155,8 @@ class Owners:
             self.limits.starts.record(address)
         if opened.joined:
             flash(request, say("cohort_joined", lang, code=opened.joined))
+        elif opened.closed:  # closed between the link and the consent
+            flash(request, say("cohort_unknown", lang, code=request.session.pop("cohort")))
         return _redirect("/q")
 
     async def begin(self, request: Request, form: FormData) -> Response:
@@ -244,7 +251,8 @@ class Owners:
         # The cut-offs drawn are those of the questionnaire the result was scored with.
         q = self.service.questionnaires.get(latest.result.questionnaire) or self.service.questionnaire
         return self.pages.render(request, "result.html",
-                                 r=result_view(latest.result, latest.previous, q, self._lang(request)),
+                                 r=result_view(latest.result, latest.previous, q, self._lang(request),
+                                               peers=self.service.peers(latest.assessment_id)),
                                  assessment=latest.assessment_id, contact_length=CONTACT_LENGTH,
                                  in_progress=self.service.current(respondent) is not None,
                                  resume=self._code(request), shared=False)

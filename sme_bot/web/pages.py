@@ -2,7 +2,6 @@
 language. Texts come from messages.toml and render.py, as on every other channel."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +11,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from sme_bot import __version__, render
+from sme_bot.channels.chat import Programme
 from sme_bot.flows.engine import Prompt
 from sme_bot.messages import LANGUAGES, say
 from sme_bot.questionnaire import Question, Questionnaire
-from sme_bot.scoring import Result
+from sme_bot.scoring import Peers, Result
 from sme_bot.web.security import csrf_token, csrf_valid
 from sme_bot.web.svg import result_chart
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-@dataclass(frozen=True)
-class Programme:
-    name: str
-    contact: str
 
 
 class Pages:
@@ -111,7 +105,8 @@ def _hint(question: Question, lang: str) -> str | None:
     return say("web_multi_hint", lang) if question.type == "multi" else render.hint(question, lang)
 
 
-def result_view(result: Result, previous: Result | None, q: Questionnaire, lang: str) -> dict[str, Any]:
+def result_view(result: Result, previous: Result | None, q: Questionnaire, lang: str, *,
+                peers: Peers | None = None) -> dict[str, Any]:
     title, meaning, points = render.result_headline(result, lang)
     change = None
     if previous is not None:
@@ -127,6 +122,9 @@ def result_view(result: Result, previous: Result | None, q: Questionnaire, lang:
         "colour": render.level_colour(result.level),
         "pillars": [(p.name(lang), f"{p.percent:.0f}", p.level) for p in result.pillars],
         "chart": result_chart(result, q.levels, lang),
+        "chart_legend": " · ".join(label for _, _, label in render.cutoffs(q.levels, lang)),
+        "strengths": render.strengths_line(result, lang), "next_level": render.next_level_lines(result, lang),
+        "peers": render.peers_lines(peers, lang) if peers is not None else None,
         "top_steps": steps[: result.shown], "more_steps": steps[result.shown:], "change": change,
     }
 

@@ -47,8 +47,8 @@ def routes(owners: Owners, secret: str) -> list[Route]:
         if latest is None:
             return owners.pages.message(request, "web_not_found_title", "web_not_found", status=404)
         lang = owners.pages.language(request)
-        return owners.pages.render(request, "result.html", r=result_view(latest.result, latest.previous, q, lang),
-                                   shared=True)
+        view = result_view(latest.result, latest.previous, q, lang, peers=owners.service.peers(latest.assessment_id))
+        return owners.pages.render(request, "result.html", r=view, shared=True)
 
     async def chart(request: Request) -> Response:
         from sme_bot.chart import result_png
@@ -56,9 +56,8 @@ def routes(owners: Owners, secret: str) -> list[Route]:
         latest, q = found(request)
         if latest is None:
             return Response(status_code=404)
-        cutoffs = [level.pillar_threshold for level in q.levels if level.pillar_threshold is not None]
         # Drawing takes tens of milliseconds: off the event loop, where other owners' pages wait.
-        png = await asyncio.to_thread(result_png, latest.result, owners.pages.language(request), cutoffs=cutoffs)
+        png = await asyncio.to_thread(result_png, latest.result, owners.pages.language(request), levels=q.levels)
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     return [Route("/k/{token}", page, methods=["GET"]), Route("/k/{token}/chart.png", chart, methods=["GET"])]

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from sme_bot import cohorts, render, support
+from sme_bot import cohorts, data_requests, render, support
 from sme_bot.accounts import Account, Accounts, SignIn
 from sme_bot.config import Config
 from sme_bot.errors import StaffError
@@ -38,8 +38,8 @@ from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import staff as reports
 from sme_bot.reports.html import PILLAR_COLOUR
-from sme_bot.reports.summary import Summary, group_label, retakes_line, versions_line
-from sme_bot.service import Questionnaires
+from sme_bot.reports.summary import Summary, field_name, group_label, retakes_line, versions_line
+from sme_bot.service import AssessmentService, Questionnaires
 from sme_bot.storage import Store
 from sme_bot.web.pages import Pages, checked_form, flash, language_switch
 from sme_bot.web.security import RateLimit
@@ -49,6 +49,8 @@ STAFF_KEYS = ("staff", "staff_key", "staff_seen", "staff_sid")
 # The last-seen time is written back at most this often, so not every page sets a new cookie.
 _TOUCH_SECONDS = 60
 MAX_FIELDS = 20
+# What a CSV download may be split at: Excel set to Vietnamese splits a double-clicked CSV at ";".
+SEPARATORS = {",": "comma", ";": "semicolon"}
 MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -68,14 +70,16 @@ class StaffArea:
         self.minutes = max(1, math.ceil(config.web.limit_window_minutes))
         self.failures = RateLimit(config.web.staff_signins_per_address, config.web.limit_window_minutes * 60, now=now)
         # Set when the app starts, on the event loop's thread, which then owns the connection.
+        self.service: AssessmentService
         self.store: Store
         self.accounts: Accounts
         self.questionnaires: Questionnaires
 
-    def open(self, store: Store, questionnaires: Questionnaires) -> None:
-        self.store = store
-        self.questionnaires = questionnaires
-        self.accounts = Accounts(store, password_hasher=self._hasher, now=self.now)
+    def open(self, service: AssessmentService) -> None:
+        self.service = service
+        self.store = service.store
+        self.questionnaires = service.questionnaires
+        self.accounts = Accounts(self.store, password_hasher=self._hasher, now=self.now)
 
     def routes(self) -> list[Route]:
         return [
@@ -84,10 +88,15 @@ class StaffArea:
             Route("/staff/signout", self._post(self.sign_out), methods=["POST"]),
             Route("/staff/cohorts", self._get(self.cohort_list), methods=["GET"]),
             Route("/staff/cohorts", self._post(self.create_cohort, admin=True), methods=["POST"]),
+            Route("/staff/cohorts/close", self._post(self.close_cohort, admin=True), methods=["POST"]),
             Route("/staff/cohorts/{code}/qr.png", self._get(self.qr), methods=["GET"]),
             Route("/staff/summary", self._get(self.summary), methods=["GET"]),
+            Route("/staff/report", self._get(self.report), methods=["GET"]),
             Route("/staff/export", self._get(self.export_link), methods=["GET"]),
             Route("/staff/export", self._post(self.export_form), methods=["POST"]),
+            Route("/staff/data", self._get(self.data_form, admin=True), methods=["GET"]),
+            Route("/staff/data", self._post(self.data_find, admin=True), methods=["POST"]),
+            Route("/staff/data/delete", self._post(self.data_delete, admin=True), methods=["POST"]),
             Route("/staff/audit", self._get(self.audit, admin=True), methods=["GET"]),
             Route("/staff/support", self._get(self.support_list), methods=["GET"]),
             Route("/staff/support", self._post(self.support_update), methods=["POST"]),
@@ -229,12 +238,13 @@ class StaffArea:
         for row in self.store.staff.cohorts():
             started, completed = row["started"] or 0, row["completed"] or 0
             rate = f"{100 * completed / started:.0f}%" if started else "–"
-            rows.append({**row, "started": started, "completed": completed, "rate": rate})
+            closed = support.local_time(row["closed_at"])[:10] if row["closed_at"] else None
+            rows.append({**row, "started": started, "completed": completed, "rate": rate, "closed": closed})
         created = (request.session.get("flash") or {}).get("created")
         return self._render(request, "staff_cohorts.html", account, cohorts=rows,
                             questionnaires=self._questionnaire_ids(),
-                            links=cohorts.links(self.config, created) if isinstance(created, str) else None,
-                            formats=reports.FORMATS)
+                            links=cohorts.links(self.config, self.store, created) if isinstance(created, str) else None,
+                            formats=reports.FORMATS, separators=SEPARATORS)
 
     async def create_cohort(self, request: Request, account: Account, form: FormData) -> Response:
         lang = self.pages.language(request)
@@ -251,6 +261,19 @@ class StaffArea:
         flash(request, say("staff_created", lang, code=code), created=code)
         return _redirect("/staff/cohorts")
 
+    async def close_cohort(self, request: Request, account: Account, form: FormData) -> Response:
+        """No new owners through the cohort's links from now on; what it has stays in every figure."""
+        lang = self.pages.language(request)
+        code = str(form.get("code", ""))
+        if form.get("confirm") != "yes":
+            flash(request, say("staff_close_confirm_needed", lang))
+        elif self.store.assessments.close_cohort(code):
+            self.accounts.record(account, "cohort_closed", code)
+            flash(request, say("staff_closed", lang, code=code))
+        else:
+            flash(request, say("staff_close_unknown", lang, code=code[:32]))
+        return _redirect("/staff/cohorts")
+
     async def qr(self, request: Request, account: Account) -> Response:
         import segno
 
@@ -258,7 +281,7 @@ class StaffArea:
         if self.store.assessments.cohort(code) is None:
             return self.pages.message(request, "web_not_found_title", "web_not_found", status=404)
         image = io.BytesIO()
-        segno.make(cohorts.links(self.config, code).qr, error="m").save(image, kind="png", scale=10, border=2)
+        segno.make(cohorts.links(self.config, self.store, code).qr, error="m").save(image, kind="png", scale=10, border=2)
         return Response(image.getvalue(), media_type="image/png",
                         headers={"Content-Disposition": f'attachment; filename="cohort-{_file_part(code)}.png"'})
 
@@ -279,7 +302,7 @@ class StaffArea:
         qid = values.get("questionnaire") or (known.get(cohort) if cohort else None) or self.questionnaires.default.id
         q = self.questionnaires.get(qid) if qid in ids else None
         form = {"questionnaires": ids, "cohorts": sorted(known), "questionnaire": qid, "cohort": cohort or "",
-                "by": by or "", "fields": [(field, _field_name(field, lang))
+                "by": by or "", "fields": [(field, field_name(field, lang))
                                            for field in reports.breakdowns(q or self.questionnaires.default)]}
         if q is None or (cohort is not None and cohort not in known) or (by is not None and by not in
                                                                            reports.breakdowns(q)):
@@ -295,8 +318,46 @@ class StaffArea:
         except StaffError:  # the cohort went between the check and the count
             return self._render(request, "staff_summary.html", account, status=400, form=form, view=None,
                                 error=say("staff_summary_bad", lang))
+        # The same figures to take away: the HTML report and the rows, for this questionnaire and cohort.
+        scope = urlencode({"questionnaire": q.id, "cohort": cohort or ""})
         return self._render(request, "staff_summary.html", account, form=form, view=summary_view(figures, q, lang),
-                            error=None)
+                            error=None, scope=scope)
+
+    async def report(self, request: Request, account: Account) -> Response:
+        """The HTML report of one questionnaire (for a cohort or all), as `sme-bot report` writes it."""
+        lang = self.pages.language(request)
+        chosen = self._chosen(request.query_params)
+        if chosen is None:
+            flash(request, say("staff_export_bad", lang))
+            return _redirect("/staff/summary")
+        q, cohort = chosen
+
+        def work(store: Store) -> str:
+            return reports.report(store, q, self.config, cohort=cohort, lang=lang,
+                                  today=datetime.fromtimestamp(self.now(), support.VIETNAM).date())
+
+        try:
+            # Off the event loop: it reads every result, once per breakdown, and draws charts.
+            page = await self._off_loop(work)
+        except StaffError:
+            flash(request, say("staff_export_none", lang))
+            return _redirect("/staff/summary")
+        self.accounts.record(account, "report", f"{cohort or 'all cohorts'}, {q.id}")
+        name = f"sme-bot-report-{_file_part(cohort or 'all')}-{q.id}.html"
+        return Response(page.encode("utf-8"), media_type="text/html; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    def _chosen(self, values: Mapping[str, Any]) -> tuple[Questionnaire, str | None] | None:
+        """The questionnaire and cohort a download asks for (a cohort alone means its own
+        questionnaire); None when either is not one staff can choose."""
+        cohort = str(values.get("cohort") or "") or None
+        known = {row["code"]: row["questionnaire"] for row in self.store.staff.cohorts()}
+        if cohort is not None and cohort not in known:
+            return None
+        qid = str(values.get("questionnaire") or "") or (known.get(cohort) if cohort else None) \
+            or self.questionnaires.default.id
+        q = self.questionnaires.get(qid) if qid in self._questionnaire_ids() else None
+        return (q, cohort) if q is not None else None
 
     # -- downloads ----------------------------------------------------------------------------------
 
@@ -315,14 +376,12 @@ class StaffArea:
                       identities: bool) -> Response:
         lang = self.pages.language(request)
         fmt = str(values.get("format") or "xlsx")
-        cohort = str(values.get("cohort") or "") or None
-        known = {row["code"]: row["questionnaire"] for row in self.store.staff.cohorts()}
-        chosen = str(values.get("questionnaire") or "") or (known.get(cohort) if cohort else None)
-        qid = chosen or self.questionnaires.default.id
-        q = self.questionnaires.get(qid) if qid in self._questionnaire_ids() else None
-        if fmt not in reports.FORMATS or (cohort is not None and cohort not in known) or q is None:
+        separator = str(values.get("separator") or ",")
+        chosen = self._chosen(values)
+        if fmt not in reports.FORMATS or separator not in SEPARATORS or chosen is None:
             flash(request, say("staff_export_bad", lang))
             return _redirect("/staff/cohorts")
+        q, cohort = chosen
         if not self.store.staff.count_completed(q.id, cohort):
             flash(request, say("staff_export_none", lang))
             return _redirect("/staff/cohorts")
@@ -330,7 +389,7 @@ class StaffArea:
         output = folder / f"sme-bot-{_file_part(cohort or 'all')}-{q.id}.{fmt}"
         try:
             # Off the event loop (a large export takes seconds), on a connection of its own.
-            await self._off_loop(self._write, q, cohort, fmt, lang, output, identities)
+            await self._off_loop(self._write, q, cohort, fmt, lang, output, identities, separator)
         except StaffError:
             shutil.rmtree(folder, ignore_errors=True)
             flash(request, say("staff_export_none", lang))
@@ -344,12 +403,12 @@ class StaffArea:
                             background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
     def _write(self, store: Store, q: Questionnaire, cohort: str | None, fmt: str, lang: str, output: Path,
-               identities: bool) -> None:
+               identities: bool, separator: str) -> None:
         def start(total: int) -> Callable[[], None]:
             return lambda: None
 
         reports.export(store, q, self.config, cohort=cohort, fmt=fmt, labels=lang, output=output,
-                       with_identities=identities, start=start)
+                       with_identities=identities, start=start, csv_separator=separator)
 
     # -- support requests ---------------------------------------------------------------------------
     # Admins and viewers alike follow requests up: it is the programme's daily work, not a setting.
@@ -399,6 +458,44 @@ class StaffArea:
         return Response(("\ufeff" + stream.getvalue()).encode("utf-8"), media_type=MEDIA["csv"],
                         headers={"Content-Disposition": 'attachment; filename="support-requests.csv"'})
 
+    # -- data requests ------------------------------------------------------------------------------
+    # Admins only: finding a person shows who they are, and deleting cannot be undone. The search
+    # is a form post, so a phone number typed here stays out of addresses and access logs.
+
+    async def data_form(self, request: Request, account: Account) -> Response:
+        return self._render(request, "staff_data.html", account, typed="", found=None)
+
+    async def data_find(self, request: Request, account: Account, form: FormData) -> Response:
+        lang = self.pages.language(request)
+        typed = str(form.get("find", "")).strip()[:200]
+
+        def work(store: Store) -> list[dict[str, Any]]:
+            # A pseudonym is found by hashing every respondent's ids: off the loop on a large store.
+            return [held for rid in data_requests.find(store, typed)
+                    if (held := data_requests.held(store, rid)) is not None]
+
+        found = await self._off_loop(work) if typed else []
+        # What was looked for is said by its kind only: the audit must not hold a contact itself.
+        kind = "pseudonymous id" if data_requests.PSEUDONYM.fullmatch(typed.lower()) else "contact"
+        self.accounts.record(account, "data_searched", f"by {kind}: {len(found)} found")
+        return self._render(request, "staff_data.html", account, typed=typed,
+                            found=[_held_view(held, lang) for held in found])
+
+    async def data_delete(self, request: Request, account: Account, form: FormData) -> Response:
+        lang = self.pages.language(request)
+        typed = str(form.get("id", ""))
+        held = data_requests.held(self.store, int(typed)) if typed.isdigit() and len(typed) < 12 else None
+        if held is None:
+            flash(request, say("staff_data_gone", lang))
+        elif form.get("confirm") != "yes":
+            flash(request, say("staff_data_confirm_needed", lang))
+        else:
+            removed = self.service.delete(held["id"])
+            # The pseudonym, not the person: enough to answer "was it done?", nothing to find them by.
+            self.accounts.record(account, "data_deleted", f"{held['pseudonym']}: {removed} rows")
+            flash(request, say("staff_data_deleted", lang, id=held["pseudonym"], rows=removed))
+        return _redirect("/staff/data")
+
     # -- the audit ----------------------------------------------------------------------------------
 
     async def audit(self, request: Request, account: Account) -> Response:
@@ -428,7 +525,7 @@ def summary_view(summary: Summary, q: Questionnaire, lang: str) -> dict[str, Any
         "levels_chart": count_chart([(f"{level} {n}", count, render.level_colour(n)) for n, _, count in levels],
                                     levels_label),
         "pillars_chart": percent_chart(pillars, PILLAR_COLOUR, pillars_label),
-        "by": _field_name(summary.by, lang) if summary.by else None,
+        "by": field_name(summary.by, lang) if summary.by else None,
         "pillar_names": [p.name(lang) for p in q.pillars],
         "groups": [(group_label(q, summary.by, g.group, lang), g.started, g.completed, percent(g.completion_rate),
                     [percent(g.pillars[p.id]) if p.id in g.pillars else "–" for p in q.pillars])
@@ -438,11 +535,22 @@ def summary_view(summary: Summary, q: Questionnaire, lang: str) -> dict[str, Any
     }
 
 
-def _field_name(field: str, lang: str) -> str:
-    try:
-        return say(f"field_{field}", lang)
-    except KeyError:  # a breakdown question with no name in messages.toml goes by its id
-        return field
+def _held_view(held: dict[str, Any], lang: str) -> dict[str, Any]:
+    """What is held of one person as the data requests page lists it: times in Vietnam's, statuses
+    and consents in words."""
+    yes, no = say("yes", lang), say("no", lang)
+    return {
+        **held, "created": support.local_time(held["created_at"]),
+        "consents": [(say(f"staff_data_purpose_{c['purpose']}", lang),
+                      yes if c["agreed"] and not c["withdrawn_at"] else no, support.local_time(c["at"]))
+                     for c in held["consents"]],
+        "assessments": [{**a, "status": say(f"staff_data_status_{a['status']}", lang),
+                         "started": support.local_time(a["started_at"]),
+                         "completed": support.local_time(a["completed_at"]) if a["completed_at"] else "–"}
+                        for a in held["assessments"]],
+        "support": [{**r, "status": _status_names(lang).get(support.current(r["status"])),
+                     "created": support.local_time(r["created_at"])} for r in held["support"]],
+    }
 
 
 def _support_filter(values: Mapping[str, Any]) -> tuple[str | None, str | None]:

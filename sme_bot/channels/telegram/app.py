@@ -36,6 +36,7 @@ from telegram.warnings import PTBUserWarning
 
 from sme_bot.channels import chat
 from sme_bot.channels.chat import Buttons, Capabilities, Conversation, Message, Programme, Reply, User
+from sme_bot.channels.telegram.edits import Edit, Edits
 from sme_bot.channels.telegram.ratelimit import ChatRateLimiter
 from sme_bot.channels.telegram.updates import PerChatUpdateProcessor
 from sme_bot.config import Config
@@ -50,8 +51,8 @@ from sme_bot.storage import Store
 log = logging.getLogger("sme_bot.telegram")
 
 CHANNEL = "telegram"
-# Buttons with data, edits, 64-character labels, photos: all Telegram offers.
-CAPABILITIES = Capabilities(CHANNEL)
+# Buttons with data, edits, 64-character labels, photos, sharing a phone number: all Telegram offers.
+CAPABILITIES = Capabilities(CHANNEL, share_contact=True)
 # Pauses before sending again after a time-out or a dropped connection (seconds).
 NETWORK_RETRY_PAUSES = (0.5, 2.0, 5.0)
 # Pauses before trying an update again when another program held the database past its busy
@@ -115,26 +116,32 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
                       request: BaseRequest | None = None, now: Callable[[], datetime] = lambda: datetime.now(UTC),
                       reminders: bool = True, rate_limit: bool = True, webhook_secret: str | None = None,
                       retry_pauses: tuple[float, ...] = NETWORK_RETRY_PAUSES,
-                      busy_pauses: tuple[float, ...] = BUSY_PAUSES) -> Application:
+                      busy_pauses: tuple[float, ...] = BUSY_PAUSES, eager_edits: bool = False) -> Application:
     """The bot as a PTB Application; tests pass `request` to replace only the HTTP layer, and
-    benchmarks turn off the rate limiter to measure the bot rather than Telegram's send budget.
+    benchmarks turn off the rate limiter to measure the bot rather than Telegram's send budget,
+    or make edits before sends (`eager_edits`, the earlier behaviour) to compare against it.
     From here on neither the token nor the webhook secret can appear in a log line."""
     hide(token, webhook_secret)
     processor = PerChatUpdateProcessor()
     builder = (Application.builder().token(token).base_url(config.telegram.base_url)
                .base_file_url(config.telegram.base_file_url).concurrent_updates(processor))
-    if rate_limit:
-        builder = builder.rate_limiter(ChatRateLimiter())  # type: ignore[arg-type]  # as with PTB's own AIORateLimiter
+    limiter = ChatRateLimiter() if rate_limit else None
+    if limiter is not None:
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # as with PTB's own AIORateLimiter
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
     service = AssessmentService(store, Questionnaires(questionnaire, config.assessment.questionnaires),
-                                reminder_after=timedelta(hours=config.assessment.reminder_hours), now=now)
-    programme = Programme(name=config.programme.name, contact=config.programme.contact)
+                                reminder_after=timedelta(hours=config.assessment.reminder_hours), now=now,
+                                min_group=config.reports.min_group)
+    programme = Programme(config.programme.name, config.programme.contact, config.privacy.keep_months)
     conversation = Conversation(service, programme, CAPABILITIES, default_language=config.assessment.language)
-    bot = TelegramBot(conversation, config=config, handled=processor.done, sender=Sender(retry_pauses),
-                      busy_pauses=busy_pauses)
-    processor.on_flood = lambda update: app.create_task(bot.slow_down(update, app.bot), update=update)
+    sender = Sender(retry_pauses)
+    edits = Edits(lambda method, payload: sender.tidy(app.bot, method, payload),
+                  spare=limiter.spare if limiter is not None else None)
+    bot = TelegramBot(conversation, config=config, handled=processor.done, sender=sender, edits=edits,
+                      busy_pauses=busy_pauses, eager_edits=eager_edits)
+    processor.on_drop = lambda update, first: app.create_task(bot.slow_down(update, app.bot, first), update=update)
     # Before everything else: outside private chats nothing is read or stored.
     app.add_handler(TypeHandler(Update, bot.outside_private), group=-1)
     # New messages only: an edited command is an edit (answered as one), not a command again.
@@ -145,6 +152,7 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
     app.add_handler(CallbackQueryHandler(bot.button))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, bot.edited))
     app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, bot.text))
+    app.add_handler(MessageHandler(new & filters.CONTACT, bot.contact))
     app.add_handler(MessageHandler(new & filters.COMMAND, bot.unknown_command))
     app.add_handler(MessageHandler(filters.ALL, bot.unsupported))
     app.add_error_handler(bot.error)
@@ -201,19 +209,41 @@ class Sender:
                 await asyncio.sleep(pause)
         return await bot.do_api_request(method, payload)
 
-    async def send(self, bot: Bot, chat_id: int | str, text: str, buttons: Buttons) -> int:
+    async def send(self, bot: Bot, chat_id: int | str, text: str, buttons: Buttons,
+                   keyboard: tuple[str, ...] | None = None) -> int:
         """Send a message; its id."""
-        sent = await self.post(bot, "sendMessage", {"chat_id": chat_id, "text": text[:4096], **_keyboard(buttons)})
+        markup = _keyboard(buttons) if keyboard is None else _reply_keyboard(keyboard)
+        sent = await self.post(bot, "sendMessage", {"chat_id": chat_id, "text": text[:4096], **markup})
         return int(sent["message_id"])
 
-    async def edit(self, bot: Bot, chat_id: int | str, message_id: int, *, text: str | None = None,
-                   buttons: Buttons) -> None:
-        """Rewrite a message's text and buttons (none: the keyboard is removed)."""
-        payload = {"chat_id": chat_id, "message_id": message_id, **_keyboard(buttons)}
-        if text is None:
-            await self.post(bot, "editMessageReplyMarkup", payload)
+    async def tidy(self, bot: Bot, method: str, payload: dict[str, Any]) -> None:
+        """An edit that only tidies the chat: when Telegram refuses it (the message is gone, too
+        old, unchanged, or the owner blocked the bot), the chat is simply left as it was."""
+        try:
+            await self.post(bot, method, payload)
+        except TelegramError as error:
+            log.info("%s refused: %s", method, type(error).__name__)
+
+
+def _edits(update: Update, chat_id: int, reply: Reply) -> tuple[list[Edit], list[Edit]]:
+    """The calls that rewrite earlier messages for this reply: ticks shown on a question's
+    buttons, and messages done with (see chat.Retired)."""
+    ticks: list[Edit] = []
+    if reply.prompt_id and reply.prompt_buttons is not None:
+        ticks.append(("editMessageReplyMarkup", {"chat_id": chat_id, "message_id": reply.prompt_id,
+                                                 **_keyboard(reply.prompt_buttons)}))
+    tapped = update.callback_query.message if update.callback_query is not None else None
+    tidying: list[Edit] = []
+    for retired in reply.retired:
+        message_id = retired.message_id if retired.message_id is not None else tapped.message_id if tapped else None
+        if message_id is None:
+            continue
+        if retired.text is None:
+            tidying.append(("editMessageReplyMarkup", {"chat_id": chat_id, "message_id": message_id}))
         else:
-            await self.post(bot, "editMessageText", {**payload, "text": text[:4096]})
+            tidying.append(("editMessageText", {"chat_id": chat_id, "message_id": message_id,
+                                                "text": retired.text[:4096]}))
+    return ticks, tidying
 
 
 def _command_name(update: Update) -> str:
@@ -227,6 +257,15 @@ def _keyboard(buttons: Buttons) -> dict[str, Any]:
         return {}
     rows = [[{"text": label[:64], "callback_data": data} for label, data in row] for row in buttons]
     return {"reply_markup": {"inline_keyboard": rows}}
+
+
+def _reply_keyboard(labels: tuple[str, ...]) -> dict[str, Any]:
+    """Buttons under the typing field (see chat.Message.keyboard); none: taken away."""
+    if not labels:
+        return {"reply_markup": {"remove_keyboard": True}}
+    share, *others = labels
+    rows = [[{"text": share[:64], "request_contact": True}], *[[{"text": label[:64]}] for label in others]]
+    return {"reply_markup": {"keyboard": rows, "one_time_keyboard": True, "resize_keyboard": True}}
 
 
 # The commands in Telegram's "/" menu, in its order; the others work but need not be offered.
@@ -250,10 +289,12 @@ async def introduce(bot: Bot, config: Config, default_language: str) -> str:
 class TelegramBot:
     def __init__(self, conversation: Conversation, *, config: Config,
                  handled: Callable[[int], None] = lambda update_id: None, sender: Sender = Sender(),
-                 busy_pauses: tuple[float, ...] = BUSY_PAUSES,
+                 edits: Edits, busy_pauses: tuple[float, ...] = BUSY_PAUSES, eager_edits: bool = False,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.config = config
         self.sender = sender
+        self.edits = edits
+        self.eager_edits = eager_edits  # edits before the next question, each answer's two calls in a row
         self.busy_pauses = busy_pauses  # before trying a locked database again (seconds)
         self.sleep = sleep
         self.conversation = conversation
@@ -297,6 +338,11 @@ class TelegramBot:
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         data = update.callback_query.data if update.callback_query else None
         await self._handle(update, context, "button", lambda user: self.conversation.button(user, data or ""))
+
+    async def contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        shared = update.effective_message.contact if update.effective_message else None
+        phone = shared.phone_number if shared else ""
+        await self._handle(update, context, "contact", lambda user: self.conversation.contact(user, phone))
 
     async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._handle(update, context, "edited", lambda user: self.conversation.unsupported(user, edited=True))
@@ -361,16 +407,20 @@ class TelegramBot:
         where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
         log.error("update %s: %s%s", update_id, type(error).__name__, where)
 
-    async def slow_down(self, update: Update, bot: Bot) -> None:
-        """A chat with more updates waiting than its share (PerChatUpdateProcessor): told once,
-        while its further updates are dropped until it has caught up."""
+    async def slow_down(self, update: Update, bot: Bot, first: bool) -> None:
+        """An update dropped because its chat has more waiting than its share
+        (PerChatUpdateProcessor): a tap is acknowledged all the same, and the chat told once."""
         where, user = update.effective_chat, update.effective_user
         if where is None:
             return
-        log.warning("update %s: its chat has too many updates waiting; its further updates are dropped until "
-                    "they are handled", update.update_id)
         row = self.chats.get(str(user.id)) if user is not None else None
         lang = (row or {}).get("language") or self.conversation.default_language
+        if update.callback_query is not None:
+            await self._quietly(update.callback_query.answer(say("slow_down", lang)[:190]))
+        if not first:
+            return
+        log.warning("update %s: its chat has too many updates waiting; its further updates are dropped until "
+                    "they are handled", update.update_id)
         try:
             await self.sender.send(bot, where.id, say("slow_down", lang), [])
         except TelegramError as error:
@@ -410,7 +460,8 @@ class TelegramBot:
                 with self.service.transaction():
                     if not self.chats.first_time(update.update_id):
                         log.info("update %s: repeated, ignored", update.update_id)
-                        return
+                        reply = Reply()  # a tap is still acknowledged: the phone shows a spinner until then
+                        break
                     reply = event(user)
                 break
             except DatabaseBusy:
@@ -427,19 +478,25 @@ class TelegramBot:
         await self._deliver(update, context, user, reply)
 
     async def _deliver(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: User, reply: Reply) -> None:
+        """The tap answered (free of the send budget), the next messages sent, then the edits."""
         bot = context.bot
         chat_id = int(user.chat_id)
         try:
             if update.callback_query is not None:
                 await self._quietly(update.callback_query.answer(reply.toast[:190] if reply.toast else None))
-            if reply.prompt_id and reply.close_prompt:
-                await self._quietly(self.sender.edit(bot, chat_id, reply.prompt_id, text=reply.close_prompt, buttons=[]))
-            if reply.prompt_id and reply.prompt_buttons is not None:
-                await self._quietly(self.sender.edit(bot, chat_id, reply.prompt_id, buttons=reply.prompt_buttons))
+            ticks, tidying = _edits(update, chat_id, reply)
+            if self.eager_edits:
+                for method, payload in ticks + tidying:
+                    await self.sender.tidy(bot, method, payload)
             for message in reply.messages:
-                sent = await self.sender.send(bot, chat_id, message.text, message.buttons)
+                sent = await self.sender.send(bot, chat_id, message.text, message.buttons, message.keyboard)
                 if message.question and reply.respondent is not None:
                     self.conversation.delivered(reply.respondent, sent)
+            if not self.eager_edits:
+                for method, payload in ticks:
+                    self.edits.tick(chat_id, payload["message_id"], method, payload)
+                for method, payload in tidying:
+                    self.edits.tidy(chat_id, payload["message_id"], method, payload)
             if reply.chart is not None:
                 # Drawing takes longer than answering; other owners' updates need not wait for it.
                 task = context.application.create_task(self._send_chart(bot, chat_id, reply), update=update)
@@ -455,13 +512,17 @@ class TelegramBot:
 
         assert reply.chart is not None
         lang = reply.language or self.conversation.default_language
-        cutoffs = [lv.pillar_threshold for lv in self.service.questionnaire.levels if lv.pillar_threshold is not None]
+        levels = (self.service.questionnaires.get(reply.chart.questionnaire) or self.service.questionnaire).levels
         try:
-            png = await asyncio.to_thread(result_png, reply.chart, lang, cutoffs=cutoffs)
-            await bot.send_photo(chat_id, png)
+            png = await asyncio.to_thread(result_png, reply.chart, lang, levels=levels)
+            await bot.send_photo(chat_id, png, caption=reply.chart_caption)
         except (TelegramError, OSError, ValueError) as error:
             # The result text has already arrived; the picture is a bonus.
             log.warning("chart not sent: %s", type(error).__name__)
+
+    def pending(self) -> list[asyncio.Task]:
+        """Work no update waits for, still going: charts, and edits waiting for send budget."""
+        return [*self.background, *([self.edits.draining] if self.edits.draining else [])]
 
     @staticmethod
     async def _quietly(call) -> None:  # type: ignore[no-untyped-def]

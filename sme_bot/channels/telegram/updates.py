@@ -39,8 +39,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # Told the id of each update that no longer needs Telegram to keep it: handled, dropped,
         # or (see done()) stored by its handler.
         self.on_done: Callable[[int], None] = lambda update_id: None
-        # Told of the first update a chat has dropped since it was last idle (to say so, once).
-        self.on_flood: Callable[[Update], object] = lambda update: None
+        # Told of each update dropped, and whether it is the chat's first since it was last idle
+        # (to say so, once).
+        self.on_drop: Callable[[Update, bool], object] = lambda update, first: None
 
     def done(self, update_id: int) -> None:
         """This update is safe without Telegram (its effect is committed): it may be confirmed."""
@@ -57,14 +58,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             held = self._held.setdefault(chat.id, [])
             if len(held) >= self.max_waiting:
                 _discard(coroutine)
-                if chat.id not in self._flooding:
+                first = chat.id not in self._flooding
+                if first:
                     self._flooding.add(chat.id)
                     # Its updates in hand are handled in order still, but they no longer keep the
                     # confirmed offset back: a flooding chat cannot hold up polling for the others.
                     for waiting in list(held):
                         self.on_done(waiting)
-                    if isinstance(update, Update):
-                        self.on_flood(update)
+                if isinstance(update, Update):
+                    self.on_drop(update, first)
                 return
             held.append(update_id or 0)
             if chat.id in self._flooding and update_id is not None:

@@ -51,8 +51,9 @@ def build_bot(config: Config, questionnaire: Questionnaire, store: Store, client
     from sme_bot.reports.staff import stats_text
 
     service = AssessmentService(store, Questionnaires(questionnaire, config.assessment.questionnaires),
-                                reminder_after=timedelta(hours=config.assessment.reminder_hours))
-    conversation = Conversation(service, Programme(config.programme.name, config.programme.contact), CAPABILITIES,
+                                reminder_after=timedelta(hours=config.assessment.reminder_hours),
+                                min_group=config.reports.min_group)
+    conversation = Conversation(service, Programme(config.programme.name, config.programme.contact, config.privacy.keep_months), CAPABILITIES,
                                 default_language=config.assessment.language)
 
     def stats(cohort: str | None, lang: str) -> str:
@@ -156,14 +157,14 @@ class ZaloBot:
             if message.question and reply.respondent is not None and sent:
                 self.conversation.delivered(reply.respondent, sent[-1].message_id or "sent")
         if reply.result_id is not None and self.links is not None:
-            await self._send_result_link(user, self.links(reply.result_id))
+            await self._send_result_link(user, self.links(reply.result_id), reply.chart_caption)
 
-    async def _send_result_link(self, user: User, page: str) -> None:
+    async def _send_result_link(self, user: User, page: str, caption: str | None = None) -> None:
         """The result's web page (to keep, print or share) and its chart as a photo."""
         lang = self.conversation.language()
         await self._send(user.chat_id, say("result_link", lang, url=page))
         try:
-            await self.client.send_photo(user.chat_id, page + "/chart.png", caption=say("chart_title", lang))
+            await self.client.send_photo(user.chat_id, page + "/chart.png", caption=caption or say("chart_title", lang))
         except ZaloError as error:
             log.warning("chart not sent: %s", type(error).__name__)  # the text and the link have arrived
 
