@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from sme_bot.errors import Problem
-from sme_bot.questionnaire import SHORT_LABEL_MAX, Framework, Questionnaire
+from sme_bot.questionnaire import SHORT_LABEL_MAX, Condition, Framework, Question, Questionnaire
 
 Found = Iterator[tuple[str, str, str]]  # (where, what, fix)
 
@@ -80,14 +80,20 @@ def _conditions(q: Questionnaire) -> Found:
             yield where, f"ask_if names an unknown question '{cond.question}'", "name an earlier question's id"
         elif q.position[target.id] >= q.position[question.id]:
             yield where, f"ask_if names '{cond.question}', which is not asked before it", "a condition can only use earlier answers"
-        elif cond.any_of and not target.choices:
-            yield where, f"ask_if uses any_of on '{target.id}', a {target.type} question", "use min/max for numbers"
-        elif cond.any_of:
-            for oid in cond.any_of:
-                if target.option(oid) is None:
-                    yield where, f"ask_if names option '{oid}', which '{target.id}' does not have", f"use one of {', '.join(o.id for o in target.options)}"
-        elif target.type != "number":
-            yield where, f"ask_if uses min/max on '{target.id}', a {target.type} question", "use any_of with option ids"
+        else:
+            yield from _fits(cond, target, where, "ask_if ")
+
+
+def _fits(cond: Condition, target: Question, where: str, what: str) -> Found:
+    """A condition's values against the question it reads: option ids for choices, min/max for numbers."""
+    if cond.any_of and not target.choices:
+        yield where, f"{what}uses any_of on '{target.id}', a {target.type} question", "use min/max for numbers"
+    elif cond.any_of:
+        for oid in cond.any_of:
+            if target.option(oid) is None:
+                yield where, f"{what}names option '{oid}', which '{target.id}' does not have", f"use one of {', '.join(o.id for o in target.options)}"
+    elif target.type != "number":
+        yield where, f"{what}uses min/max on '{target.id}', a {target.type} question", "use any_of with option ids"
 
 
 def _derived(q: Questionnaire) -> Found:
@@ -116,14 +122,8 @@ def _derived(q: Questionnaire) -> Found:
                 target = asked.get(cond.question)
                 if target is None:
                     yield line, f"names an unknown question '{cond.question}'", "name a question of this file (a profile question, usually)"
-                elif cond.any_of and not target.choices:
-                    yield line, f"uses any_of on '{target.id}', a {target.type} question", "use min/max for numbers"
-                elif cond.any_of:
-                    for oid in cond.any_of:
-                        if target.option(oid) is None:
-                            yield line, f"names option '{oid}', which '{target.id}' does not have", f"use one of {', '.join(o.id for o in target.options)}"
-                elif target.type != "number":
-                    yield line, f"uses min/max on '{target.id}', a {target.type} question", "use any_of with option ids"
+                else:
+                    yield from _fits(cond, target, line, "")
 
 
 def _numbers(q: Questionnaire) -> Found:

@@ -32,7 +32,8 @@ def test_start_greets_in_vietnamese_offers_english_and_stores_nothing(make_bot):
     bot = make_bot()
     calls = bot.say(Owner(1), "/start")
     greeting, _consent = texts(calls)
-    assert greeting.startswith("Xin chào!") and "20 câu hỏi" in greeting and "khoảng 5 phút" in greeting
+    # As many as the first question will say ("Câu 1/20"): the most this business can be asked.
+    assert greeting.startswith("Xin chào!") and "tối đa 20 câu hỏi" in greeting and "khoảng 5 phút" in greeting
     assert "Chương trình hỗ trợ" in greeting
     assert [label for label, _ in buttons(calls[-1])] == ["Tôi đồng ý", "Chỉ đồng ý (1), không chia sẻ",
                                                           "Tôi không đồng ý", "English"]

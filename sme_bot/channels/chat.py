@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sme_bot import render
 from sme_bot.channels import buttons as data
+from sme_bot.flows import engine
 from sme_bot.flows.engine import Ask, Finished, Prompt, Reject, Step
 from sme_bot.messages import say
 from sme_bot.questionnaire import Question, Questionnaire
@@ -368,7 +369,7 @@ class Conversation:
         return self._pending.get(user.id, (self.default_language, None))[0]
 
     def _greeting(self, lang: str) -> str:
-        return say("greeting", lang, programme=self.programme.name, questions=len(self.q.all_questions),
+        return say("greeting", lang, programme=self.programme.name, questions=engine.most_questions(self.q),
                    minutes=self.q.minutes, contact=self.programme.contact)
 
     def _begin_anew(self, respondent: int, lang: str) -> Reply:

@@ -82,6 +82,12 @@ def asked(q: Questionnaire, answers: Mapping[str, Value]) -> list[Question]:
     return [x for x in q.all_questions if applicable(q, x, answers, unknown=True)]
 
 
+def most_questions(q: Questionnaire) -> int:
+    """How many questions a business is asked at most: the total its first question shows."""
+    first = prompt(q, State())
+    return first.total if first else 0
+
+
 def current(q: Questionnaire, state: State) -> Question | None:
     return next((x for x in asked(q, state.answers) if x.id not in state.answers), None)
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from sme_bot.flows import engine
 from sme_bot.flows.answers import Reason, parse
 from sme_bot.flows.engine import Ask, Finished, Reject, Step
 from sme_bot.messages import say
@@ -107,8 +108,9 @@ class Owners:
         cohort_code = request.session.get("cohort")
         cohort = self.service.cohort(cohort_code) if cohort_code else None
         session = self.service.current(respondent) if respondent else None
+        q = self.service.questionnaire_for(cohort_code)
         return self.pages.render(
-            request, "landing.html", q=self.service.questionnaire_for(cohort_code),
+            request, "landing.html", q=q, most_questions=engine.most_questions(q),
             cohort=cohort["name"] if cohort else None, consented=respondent is not None,
             answered=session.answered if session else None,
             has_result=bool(respondent and self.service.results(respondent)),
