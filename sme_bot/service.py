@@ -7,6 +7,7 @@ since last time, support requests, deletion and reminders. The same answers give
 stored result whichever channel they came through.
 """
 
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -30,6 +31,8 @@ CONSENT_VERSION = "2026-11-25"
 PURPOSES = ("result", "staff")
 # A contact left with a support request: a phone number or a Zalo name, never an essay.
 CONTACT_LENGTH = 100
+# How long a measured time estimate (AssessmentService.minutes) is used before it is measured again.
+MINUTES_KEPT = timedelta(hours=1)
 # Cohort codes travel in links and chat messages: letters, digits, - and _ only.
 COHORT_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 # How long a chat channel remembers an update it handled, to drop a second copy. Telegram keeps
@@ -104,10 +107,24 @@ class AssessmentService:
         self.min_group = min_group
         self.now = now
         self._rows = store.assessments
+        self._minutes: dict[tuple[str, str], tuple[datetime, int]] = {}  # (id, version) → (until, minutes)
 
     @property
     def questionnaire(self) -> Questionnaire:
         return self.questionnaires.default
+
+    def minutes(self, q: Questionnaire) -> int:
+        """How long the questionnaire takes, as owners are told before they start: the median of
+        the real businesses that finished this version, rounded up to a minute, once there are
+        `min_group` of them; the file's estimate until then. Worked out again at most hourly."""
+        key = (q.id, q.version)
+        cached = self._minutes.get(key)
+        if cached is None or cached[0] <= self.now():
+            measured = self.store.staff.median_minutes(q.id, q.version)
+            # Rounded to a tenth first: julianday arithmetic gives 8 minutes as 8.000001.
+            minutes = max(1, math.ceil(round(measured[0], 1))) if measured and measured[1] >= self.min_group else q.minutes
+            cached = self._minutes[key] = (self.now() + MINUTES_KEPT, minutes)
+        return cached[1]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -370,7 +370,7 @@ class Conversation:
 
     def _greeting(self, lang: str) -> str:
         return say("greeting", lang, programme=self.programme.name, questions=engine.most_questions(self.q),
-                   minutes=self.q.minutes, contact=self.programme.contact)
+                   minutes=self.service.minutes(self.q), contact=self.programme.contact)
 
     def _begin_anew(self, respondent: int, lang: str) -> Reply:
         """Nothing open (cancelled, or closed because the questionnaire changed): a new assessment."""

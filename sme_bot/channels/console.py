@@ -99,7 +99,7 @@ def run(service: AssessmentService, terminal: Terminal, *, lang: str, resume: bo
     The consent request names the programme (the data controller) and how long data is kept."""
     q = service.questionnaire
     out = terminal.console
-    out.print(welcome(q, lang))
+    out.print(welcome(q, lang, minutes=service.minutes(q)))
     session: Session | None = None
     try:
         with terminal.interrupts_at_the_prompt():
@@ -179,9 +179,8 @@ def _choose(terminal: Terminal, lang: str, question_key: str, option_keys: list[
         terminal.console.print(say("out_of_range", lang, number=picked[:40], count=len(labels)), markup=False)
 
 
-def welcome(q: Questionnaire, lang: str) -> RenderableType:
-    body = "\n".join([q.description(lang), "",
-                      say("welcome_detail", lang, minutes=q.minutes)])
+def welcome(q: Questionnaire, lang: str, *, minutes: int) -> RenderableType:
+    body = "\n".join([q.description(lang), "", say("welcome_detail", lang, minutes=minutes)])
     return Panel(body, title=q.title(lang), subtitle=say("welcome", lang), box=box.ROUNDED)
 
 

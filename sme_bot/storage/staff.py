@@ -200,6 +200,20 @@ class StaffReads:
                 f"where {same} group by r.level", [questionnaire_id, version, *own]).fetchall()
         return tuple(str(key) for key in own), {int(level): int(count) for level, count in rows}
 
+    def median_minutes(self, questionnaire_id: str, version: str) -> tuple[float, int] | None:
+        """The median time real businesses took, start to result, on this questionnaire version,
+        and how many it is the median of; None when none finished it yet."""
+        sql = ("select (julianday(a.completed_at) - julianday(a.started_at)) * 1440 as m from assessments a "
+               f"where a.status = 'completed' and a.questionnaire_id = ? and a.questionnaire_version = ? and "
+               f"{real_rows()} and a.completed_at is not null")
+        with self.db.errors():
+            count = self.db.conn.execute(f"select count(*) from ({sql})", [questionnaire_id, version]).fetchone()[0]
+            if not count:
+                return None
+            middle = self.db.conn.execute(f"{sql} order by m limit 1 offset ?",
+                                          [questionnaire_id, version, (count - 1) // 2]).fetchone()[0]
+        return float(middle), int(count)
+
     def support_requests(self) -> list[dict[str, Any]]:
         """The support requests not closed (store.support has the rest)."""
         return SupportRows(self.db).requests(closed=False)

@@ -110,7 +110,7 @@ class Owners:
         session = self.service.current(respondent) if respondent else None
         q = self.service.questionnaire_for(cohort_code)
         return self.pages.render(
-            request, "landing.html", q=q, most_questions=engine.most_questions(q),
+            request, "landing.html", q=q, most_questions=engine.most_questions(q), minutes=self.service.minutes(q),
             cohort=cohort["name"] if cohort else None, consented=respondent is not None,
             answered=session.answered if session else None,
             has_result=bool(respondent and self.service.results(respondent)),
