@@ -5,10 +5,10 @@ restarted process resumes at the question the person was on with every earlier a
 Sessions are made by the assessment service (service.py), which holds the rules around them.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sme_bot.flows import engine
-from sme_bot.flows.engine import Finished, State, Step, Turn
+from sme_bot.flows.engine import Finished, Reject, State, Step, Turn
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.scoring import Result, score
 from sme_bot.storage import Assessment
@@ -21,6 +21,8 @@ class Session:
     questionnaire: Questionnaire
     assessment: Assessment
     state: State
+    # The step for `state`, worked out once: a chat asks for it several times an answer.
+    _shown: tuple[State, Step] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def open(cls, rows: AssessmentRows, q: Questionnaire, assessment: Assessment) -> "Session":
@@ -39,7 +41,9 @@ class Session:
         return len(self.state.answers)
 
     def step(self) -> Step:
-        return engine.step(self.questionnaire, self.state)
+        if self._shown is None or self._shown[0] is not self.state:
+            self._shown = (self.state, engine.step(self.questionnaire, self.state))
+        return self._shown[1]
 
     def answer(self, text: str) -> Step:
         return self._apply(engine.answer(self.questionnaire, self.state, text))
@@ -63,6 +67,8 @@ class Session:
             for derived_id, derived in turn.derived:
                 self.rows.record_answer(self.assessment.id, derived_id, derived, withdrawn=derived is None)
         self.state = turn.state
+        if not isinstance(turn.step, Reject):  # a refusal is said once; the question stays on screen
+            self._shown = (turn.state, turn.step)
         self._finish_if_done(turn.step)
         return turn.step
 

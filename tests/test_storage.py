@@ -193,3 +193,16 @@ def test_a_locked_database_is_reported_after_waiting(tmp_path, tiny):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_session_shows_the_question_again_after_a_refused_answer(store, tiny):
+    from sme_bot.flows.engine import Ask, Reject
+    from sme_bot.session import Session
+
+    session = Session.open(store.assessments, tiny, new_assessment(store, tiny))
+    first = session.step()
+    assert isinstance(session.answer("không phải số"), Reject)
+    # The refusal is said once; what is on screen is still the question (worked out once per state).
+    assert isinstance(session.step(), Ask) and session.step() == first
+    assert isinstance(session.answer("3"), Ask) and session.step() != first
+    assert store.assessments.answers(session.assessment.id) == {"staff": 3.0}
