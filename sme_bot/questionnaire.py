@@ -79,13 +79,18 @@ class Condition(Model):
             raise ValueError("give either any_of (option ids) or min/max (for a number question)")
         return self
 
+    @cached_property
+    def _options(self) -> frozenset[str]:
+        return frozenset(self.any_of)
+
     def holds(self, value: object) -> bool:
         """Whether an answer (an option id, option ids, a number; None when left out) meets it."""
         if value is None:
             return False
         if self.any_of:
-            chosen = set(value) if isinstance(value, tuple | list) else {value}
-            return bool(chosen & set(self.any_of))
+            if isinstance(value, tuple | list):
+                return not self._options.isdisjoint(value)
+            return value in self._options
         if not isinstance(value, int | float) or isinstance(value, bool):
             return False
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
@@ -320,6 +325,11 @@ class Questionnaire(Model):
         """The profile questions and derived answers staff figures can be broken down by, by
         breakdown name."""
         return {x.breakdown: x for x in self.profile + self.derived if x.breakdown}
+
+    @cached_property
+    def derived_inputs(self) -> frozenset[str]:
+        """The questions whose answers a derived answer's rules read."""
+        return frozenset(c.question for x in self.derived for rule in x.rules for c in rule.when + rule.when_any)
 
     def derive(self, answers: Mapping[str, object]) -> dict[str, str | None]:
         """Each derived answer as these answers give it: the value of the first rule that holds,

@@ -79,7 +79,8 @@ def applicable(q: Questionnaire, question: Question, answers: Mapping[str, Value
 
 def asked(q: Questionnaire, answers: Mapping[str, Value]) -> list[Question]:
     """The questions this business is asked, as far as its answers tell."""
-    return [x for x in q.all_questions if applicable(q, x, answers, unknown=True)]
+    # Unconditional questions tested inline: this runs a few times for every answer.
+    return [x for x in q.all_questions if x.ask_if is None or applicable(q, x, answers, unknown=True)]
 
 
 def most_questions(q: Questionnaire) -> int:
@@ -166,19 +167,22 @@ def back(q: Questionnaire, state: State) -> Turn:
     if not earlier:
         return Turn(state, Reject(Reason("nothing_to_undo"), prompt(q, state)))
     previous = earlier[-1].id
-    new_state, derived = _derive(q, state.without(previous))
+    new_state, derived = _derive(q, state.without(previous), previous)
     return Turn(new_state, step(q, new_state), recorded=(previous, None), withdrawn=True, derived=derived)
 
 
 def _take(q: Questionnaire, state: State, question: Question, value: Value | Reason) -> Turn:
     if isinstance(value, Reason):
         return Turn(state, Reject(value, prompt(q, state)))
-    new_state, derived = _derive(q, state.with_answer(question.id, value))
+    new_state, derived = _derive(q, state.with_answer(question.id, value), question.id)
     return Turn(new_state, step(q, new_state), recorded=(question.id, value), derived=derived)
 
 
-def _derive(q: Questionnaire, state: State) -> tuple[State, tuple[tuple[str, Value], ...]]:
-    """The state with its derived answers brought up to date, and those that changed."""
+def _derive(q: Questionnaire, state: State, changed_id: str) -> tuple[State, tuple[tuple[str, Value], ...]]:
+    """The state with its derived answers brought up to date after `changed_id`'s answer
+    changed, and those that changed with it (none unless a rule reads that answer)."""
+    if changed_id not in q.derived_inputs:
+        return state, ()
     changed: list[tuple[str, Value]] = []
     for derived_id, value in q.derive(state.answers).items():
         if state.answers.get(derived_id) == value:
