@@ -14,7 +14,7 @@ when not). Then, medians of --runs:
 - `sme-bot export --format xlsx` against the CSV (target ≤ 3×);
 - peak memory of the exports for the small cohort and for everything (target: flat).
 
-Needs the sqlite3 command-line tool.
+Needs the sqlite3 command-line tool and GNU time (/usr/bin/time).
 """
 
 import argparse
@@ -38,6 +38,7 @@ from sme_bot.questionnaire import Questionnaire
 SME_BOT = str(Path(sys.executable).with_name("sme-bot"))
 TARGETS = {"page": 1.0, "csv": 2.0, "xlsx": 3.0}
 PASSWORD = "Hoa-sen-2026-xyz"
+TIME = "/usr/bin/time"
 
 
 class Timing(NamedTuple):
@@ -47,13 +48,14 @@ class Timing(NamedTuple):
 
 
 def run(command: list[str]) -> Timing:
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    if status:
-        raise RuntimeError(f"{command} failed: {process.stderr.read().decode() if process.stderr else ''}")
-    return Timing(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    # Through GNU time, forked from a small process: a child forked from this one would count this
+    # process's memory (the web app's libraries, loaded for the pages) in its own peak.
+    done = subprocess.run([TIME, "-f", "%e %U %S %M", *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{command} failed: {done.stderr}")
+    seconds, user, system, kilobytes = done.stderr.split()[-4:]
+    return Timing(float(seconds), float(user) + float(system), int(kilobytes) / 1024)
 
 
 def median_run(command: list[str], runs: int) -> Timing:
@@ -143,8 +145,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="A database to reuse, or to leave filled for the next run.")
     args = parser.parse_args()
     sqlite = shutil.which("sqlite3")
-    if not sqlite:
-        sys.exit("needs the sqlite3 command-line tool (apt-get install sqlite3)")
+    if not sqlite or not Path(TIME).exists():
+        sys.exit(f"needs the sqlite3 command-line tool and GNU time at {TIME} (apt-get install sqlite3 time)")
     q = loader.load("dbi-sme")
     with tempfile.TemporaryDirectory() as tmp:
         db = args.keep or Path(tmp) / "staff.db"

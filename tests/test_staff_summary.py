@@ -4,6 +4,7 @@ for a questionnaire, cohort or breakdown that is not there."""
 
 import html
 import re
+import statistics
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -139,3 +140,15 @@ def test_without_completed_assessments_the_page_says_so(quick, db):
     with site(quick, db) as url:
         page = signed_in(url).get("/staff/summary?questionnaire=dbi-sme").text
     assert "Chưa có bài đánh giá nào hoàn thành." in page and "<svg" not in page
+
+
+@pytest.mark.parametrize("minutes", [[7.0], [3.0, 9.0], [12.5, 3.0, 3.0], [1.0, 2.0, 2.0, 8.0], [5.0] * 4 + [60.0] * 5])
+def test_the_median_from_counted_minutes_is_the_median_of_the_minutes(minutes):
+    # Summaries read how many assessments took each 0.1 minute, not a row per assessment, so their
+    # memory stays flat at 100,000 assessments; the median is the same.
+    from collections import Counter
+
+    from sme_bot.reports.summary import _median
+
+    assert _median(Counter(minutes)) == round(statistics.median(minutes), 1)
+    assert _median(Counter()) is None

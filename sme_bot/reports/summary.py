@@ -4,8 +4,7 @@ Groups with fewer completed assessments than the minimum are merged into "other"
 single business can be picked out of a breakdown.
 """
 
-import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -57,7 +56,7 @@ class Summary(BaseModel):
 class _Group:
     def __init__(self) -> None:
         self.started = self.completed = 0
-        self.durations: list[float] = []
+        self.durations: Counter[float] = Counter()  # minutes (to 0.1) → assessments: bounded, however many rows
         self.levels: dict[int, int] = defaultdict(int)
         self.pillar_sums: dict[str, float] = defaultdict(float)
         self.pillar_counts: dict[str, int] = defaultdict(int)
@@ -65,7 +64,7 @@ class _Group:
     def absorb(self, other: "_Group") -> None:
         self.started += other.started
         self.completed += other.completed
-        self.durations += other.durations
+        self.durations.update(other.durations)
         for level, count in other.levels.items():
             self.levels[level] += count
         for pillar, total in other.pillar_sums.items():
@@ -76,7 +75,7 @@ class _Group:
         return GroupSummary(
             group=name, started=self.started, completed=self.completed,
             completion_rate=round(100 * self.completed / self.started, 1) if self.started else 0.0,
-            median_minutes=round(statistics.median(self.durations), 1) if self.durations else None,
+            median_minutes=_median(self.durations),
             levels={lv.level: self.levels.get(lv.level, 0) for lv in q.levels},
             pillars={p.id: round(self.pillar_sums[p.id] / self.pillar_counts[p.id], 1)
                      for p in q.pillars if self.pillar_counts.get(p.id)},
@@ -88,8 +87,8 @@ def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *,
     groups: dict[str, _Group] = defaultdict(_Group)
     for name, started, completed in aggregates["counts"]:
         groups[str(name)].started, groups[str(name)].completed = started, completed or 0
-    for name, minutes in aggregates["durations"]:
-        groups[str(name)].durations.append(minutes)
+    for name, minutes, count in aggregates["durations"]:
+        groups[str(name)].durations[minutes] += count
     for name, level, count in aggregates["levels"]:
         groups[str(name)].levels[level] += count
     for name, pillar, total, count in aggregates["pillars"]:
@@ -123,6 +122,25 @@ def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *,
                         pillar_change=retake_pillars),
         versions={str(version): count for version, count in aggregates.get("versions", [])},
     )
+
+
+def _median(counts: Counter[float]) -> float | None:
+    """The median of values given with how often each occurs (None for none), to 0.1."""
+    total = counts.total()
+    if not total:
+        return None
+    ordered = sorted(counts)
+
+    def at(position: int) -> float:
+        """The value at a 0-based position of the values in order."""
+        seen = 0
+        for value in ordered:
+            seen += counts[value]
+            if seen > position:
+                return value
+        raise IndexError(position)
+
+    return round((at((total - 1) // 2) + at(total // 2)) / 2, 1)
 
 
 def _order(q: Questionnaire, by: str | None) -> Callable[[str], tuple[int, str]]:
