@@ -19,6 +19,18 @@ CAFE = {"sector": "food", "employees": 6.0, "legal_form": "household", "revenue"
         "i_internet": ("fibre",), "i_accounting": "cloud", "i_einvoice": "cash_register", "i_safety": ("none",),
         "o_sales": "pos", "o_tasks": "zalo_groups", "o_learning": "one_course", "k_scams": ("no_otp",), "k_new": "once",
         "d_customers": "spreadsheet", "d_consent": "no"}
+# Two businesses at either end of quick-check, for figures a person can work out by hand.
+LOW = {"sector": "retail", "employees": 3.0, "legal_form": "household", "revenue": "to_3", "size": "micro",
+       "c_presence": ("none",), "c_payments": ("cash_only",), "c_egov": ("none",), "s_plan": "none",
+       "i_internet": ("mobile_only",), "i_accounting": "paper", "i_einvoice": "not_yet", "i_safety": ("none",),
+       "o_sales": "notebook", "o_tasks": "verbal", "o_learning": "none", "k_scams": ("none",), "k_new": "no",
+       "d_customers": "not_kept", "d_consent": "no"}
+HIGH = {**LOW, "sector": "food", "employees": 40.0, "size": "small", "c_presence": ("zalo_oa", "maps", "website", "marketplace"),
+        "c_payments": ("transfer", "ewallet", "card"), "c_egov": ("etax", "vneid", "public_services"), "s_plan": "reviewed",
+        "i_internet": ("fibre", "wifi", "backup"), "i_accounting": "cloud_linked", "i_einvoice": "from_software",
+        "i_safety": ("backup", "two_factor", "antivirus", "updates"), "o_sales": "erp", "o_tasks": "workflow",
+        "o_learning": "applied", "k_scams": ("no_otp", "check_payment", "call_back", "recovery", "learned"),
+        "k_new": "regular", "d_customers": "crm", "d_consent": "yes"}
 
 
 def add_accounts(db) -> None:

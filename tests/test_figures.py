@@ -9,6 +9,7 @@ import sqlite3
 
 import pytest
 from conftest import sme_bot
+from staff_site import HIGH, LOW
 
 from sme_bot import loader
 from sme_bot.config import Config
@@ -17,18 +18,6 @@ from sme_bot.scoring import score
 from sme_bot.storage import Store
 
 # Quick-check answers as a session stores them, the size class (Decree 80/2021) computed from them included.
-LOW = {"sector": "retail", "employees": 3.0, "legal_form": "household", "revenue": "to_3", "size": "micro",
-       "c_presence": ("none",), "c_payments": ("cash_only",), "c_egov": ("none",), "s_plan": "none",
-       "i_internet": ("mobile_only",), "i_accounting": "paper", "i_einvoice": "not_yet", "i_safety": ("none",),
-       "o_sales": "notebook", "o_tasks": "verbal", "o_learning": "none", "k_scams": ("none",), "k_new": "no",
-       "d_customers": "not_kept", "d_consent": "no"}
-HIGH = {**LOW, "sector": "food", "employees": 40.0, "size": "small", "c_presence": ("zalo_oa", "maps", "website", "marketplace"),
-        "c_payments": ("transfer", "ewallet", "card"), "c_egov": ("etax", "vneid", "public_services"), "s_plan": "reviewed",
-        "i_internet": ("fibre", "wifi", "backup"), "i_accounting": "cloud_linked", "i_einvoice": "from_software",
-        "i_safety": ("backup", "two_factor", "antivirus", "updates"), "o_sales": "erp", "o_tasks": "workflow",
-        "o_learning": "applied", "k_scams": ("no_otp", "check_payment", "call_back", "recovery", "learned"),
-        "k_new": "regular", "d_customers": "crm", "d_consent": "yes"}
-
 
 @pytest.fixture(scope="module")
 def q():

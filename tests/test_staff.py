@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import sme_bot, unavailable
+from staff_site import HIGH, LOW
 
 from sme_bot import loader
 from sme_bot.config import Config
@@ -33,18 +34,6 @@ def add(store, q, i, answers, *, cohort=None, minutes=10, channel="telegram"):
 
 
 # Quick-check answers as a session stores them, the size class (Decree 80/2021) computed from them included.
-LOW = {"sector": "retail", "employees": 3.0, "legal_form": "household", "revenue": "to_3", "size": "micro",
-       "c_presence": ("none",), "c_payments": ("cash_only",), "c_egov": ("none",), "s_plan": "none",
-       "i_internet": ("mobile_only",), "i_accounting": "paper", "i_einvoice": "not_yet", "i_safety": ("none",),
-       "o_sales": "notebook", "o_tasks": "verbal", "o_learning": "none", "k_scams": ("none",), "k_new": "no",
-       "d_customers": "not_kept", "d_consent": "no"}
-HIGH = {**LOW, "sector": "food", "employees": 40.0, "size": "small", "c_presence": ("zalo_oa", "maps", "website", "marketplace"),
-        "c_payments": ("transfer", "ewallet", "card"), "c_egov": ("etax", "vneid", "public_services"), "s_plan": "reviewed",
-        "i_internet": ("fibre", "wifi", "backup"), "i_accounting": "cloud_linked", "i_einvoice": "from_software",
-        "i_safety": ("backup", "two_factor", "antivirus", "updates"), "o_sales": "erp", "o_tasks": "workflow",
-        "o_learning": "applied", "k_scams": ("no_otp", "check_payment", "call_back", "recovery", "learned"),
-        "k_new": "regular", "d_customers": "crm", "d_consent": "yes"}
-
 
 @pytest.fixture
 def db(tmp_path, q):
@@ -327,7 +316,7 @@ def test_a_closed_cohort_is_joined_by_no_one_new_on_a_chat_and_the_owner_is_told
         # Typed as on Zalo (a Telegram deep link carries it the same way): consent, then the word.
         chat.send("after", "CL1")
         told = chat.send("after", "1")
-        assert say("cohort_unknown", "vi", code="CL1") in told and "đã đóng" in say("cohort_unknown", "vi", code="CL1")
+        assert say("cohort_closed", "vi", code="CL1") in told and "đã đóng" in say("cohort_closed", "vi", code="CL1")
         # Whoever joined before goes on in it; the newcomer answers outside it.
         assert store.db.execute("select r.external_id, a.cohort from assessments a join respondents r "
                                 "on r.id = a.respondent_id order by a.id").fetchall() == [("before", "CL1"),

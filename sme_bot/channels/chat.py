@@ -395,6 +395,8 @@ class Conversation:
         opened = self.service.open(respondent, channel=self.can.channel, language=lang, code=code)
         if opened.joined:
             notes.append(Message(say("cohort_joined", lang, code=opened.joined)))
+        elif opened.closed and opened.unknown_code:
+            notes.append(Message(say("cohort_closed", lang, code=_shown_code(opened.unknown_code))))
         elif opened.unknown_code:
             notes.append(Message(say("cohort_unknown", lang, code=_shown_code(opened.unknown_code))))
         return opened.session
