@@ -39,10 +39,7 @@ class Edits:
         self._ticks: OrderedDict[Key, Edit] = OrderedDict()
         self._tidying: OrderedDict[Key, Edit] = OrderedDict()
         self.draining: asyncio.Task | None = None  # until nothing is left to edit
-        self.dropped = 0
-
-    def __len__(self) -> int:
-        return len(self._ticks) + len(self._tidying)
+        self._dropped = 0
 
     def tick(self, chat_id: int, message_id: int | str, method: str, payload: dict[str, Any]) -> None:
         """A question's buttons as they now are; replaces an earlier pending tick of the message."""
@@ -55,7 +52,7 @@ class Edits:
         self._put(self._tidying, key, (method, payload))
         while len(self._tidying) > self.max_pending:
             self._tidying.popitem(last=False)
-            self.dropped += 1
+            self._dropped += 1
 
     def _next(self) -> tuple[OrderedDict[Key, Edit], Key] | None:
         """The oldest edit to a chat with calls to spare, ticks first; None if there is none now."""
@@ -79,6 +76,6 @@ class Edits:
             queue, key = found
             method, payload = queue.pop(key)
             await self._post(method, payload)
-        if self.dropped:
-            log.info("%d tidying edits dropped for want of send budget", self.dropped)
-            self.dropped = 0
+        if self._dropped:
+            log.info("%d tidying edits dropped for want of send budget", self._dropped)
+            self._dropped = 0
