@@ -515,7 +515,8 @@ class TelegramBot:
         levels = (self.service.questionnaires.get(reply.chart.questionnaire) or self.service.questionnaire).levels
         try:
             png = await asyncio.to_thread(result_png, reply.chart, lang, levels=levels)
-            await bot.send_photo(chat_id, png, caption=reply.chart_caption)
+            caption = reply.chart_caption[:1024] if reply.chart_caption else None  # Telegram's limit
+            await bot.send_photo(chat_id, png, caption=caption)
         except (TelegramError, OSError, ValueError) as error:
             # The result text has already arrived; the picture is a bonus.
             log.warning("chart not sent: %s", type(error).__name__)
