@@ -201,6 +201,12 @@ class Question(Model):
     def option(self, option_id: str) -> Option | None:
         return next((o for o in self.options if o.id == option_id), None)
 
+    def group_label(self, group: str) -> Text | None:
+        """What a staff-figure group of this breakdown question is called: its band's or its
+        option's label; None for a group it does not name."""
+        named = {g.id: g.label for g in self.groups} | {o.id: o.label for o in self.options}
+        return named.get(group)
+
 
 class SubIndex(Model):
     """A part of a pillar in the source model, with the points it carries there; questions name

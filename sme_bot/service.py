@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sme_bot import loader
 from sme_bot.errors import QuestionnaireError
@@ -31,8 +32,10 @@ CONSENT_VERSION = "2026-11-25"
 PURPOSES = ("result", "staff")
 # A contact left with a support request: a phone number or a Zalo name, never an essay.
 CONTACT_LENGTH = 100
-# How long a measured time estimate (AssessmentService.minutes) is used before it is measured again.
-MINUTES_KEPT = timedelta(hours=1)
+# How long a figure over every business (a measured time estimate, the level counts that peer
+# comparisons read) is used before it is worked out again: on a province's database each reads
+# every completed assessment, a good part of a second, which no owner's next message should wait for.
+FIGURES_KEPT = timedelta(minutes=10)
 # Cohort codes travel in links and chat messages: letters, digits, - and _ only.
 COHORT_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 # How long a chat channel remembers an update it handled, to drop a second copy. Telegram keeps
@@ -107,7 +110,7 @@ class AssessmentService:
         self.min_group = min_group
         self.now = now
         self._rows = store.assessments
-        self._minutes: dict[tuple[str, str], tuple[datetime, int]] = {}  # (id, version) → (until, minutes)
+        self._figures: dict[tuple[str, ...], tuple[datetime, Any]] = {}  # what → (until, figure)
 
     @property
     def questionnaire(self) -> Questionnaire:
@@ -116,15 +119,19 @@ class AssessmentService:
     def minutes(self, q: Questionnaire) -> int:
         """How long the questionnaire takes, as owners are told before they start: the median of
         the real businesses that finished this version, rounded up to a minute, once there are
-        `min_group` of them; the file's estimate until then. Worked out again at most hourly."""
-        key = (q.id, q.version)
-        cached = self._minutes.get(key)
-        if cached is None or cached[0] <= self.now():
-            measured = self.store.staff.median_minutes(q.id, q.version)
-            # Rounded to a tenth first: julianday arithmetic gives 8 minutes as 8.000001.
-            minutes = max(1, math.ceil(round(measured[0], 1))) if measured and measured[1] >= self.min_group else q.minutes
-            cached = self._minutes[key] = (self.now() + MINUTES_KEPT, minutes)
-        return cached[1]
+        `min_group` of them; the file's estimate until then (see FIGURES_KEPT)."""
+        measured = self._figure(("minutes", q.id, q.version), lambda: self.store.staff.median_minutes(q.id, q.version))
+        if measured is None or measured[1] < self.min_group:
+            return q.minutes
+        # Rounded to a tenth first: julianday arithmetic gives 8 minutes as 8.000001.
+        return max(1, math.ceil(round(measured[0], 1)))
+
+    def _figure(self, key: tuple[str, ...], work_out: Callable[[], Any]) -> Any:
+        """A figure over every business, worked out again once FIGURES_KEPT has passed."""
+        kept = self._figures.get(key)
+        if kept is None or kept[0] <= self.now():
+            kept = self._figures[key] = (self.now() + FIGURES_KEPT, work_out())
+        return kept[1]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -282,12 +289,15 @@ class AssessmentService:
         if any(question is None for question in questions):
             return None
         asked = tuple(x for x in questions if x is not None)
-        found = self.store.staff.peer_levels(q.id, q.version, assessment_id, tuple(_grouping(x) for x in asked))
-        if found is None:
+        by = tuple(Grouping.of(x) for x in asked)
+        keys = self.store.staff.group_keys(assessment_id, by)
+        if keys is None:
             return None
-        keys, counts = found
+        # Counts as of at most FIGURES_KEPT ago: the result just stored may not be among them yet.
+        table = self._figure(("peers", q.id, q.version), lambda: self.store.staff.levels_by_group(q.id, q.version, by))
         names = tuple(_group_name(x, key) for x, key in zip(asked, keys, strict=True))
-        return compare(counts, [lv.level for lv in q.levels], result.level, groups=names, min_group=self.min_group)
+        return compare(table.get(keys, {}), [lv.level for lv in q.levels], result.level, groups=names,
+                       min_group=self.min_group)
 
     def support_asked(self, respondent_id: int, assessment_id: int) -> bool | None:
         """Whether help was asked for this result already (and not yet closed); None when the result
@@ -339,19 +349,9 @@ def _with_previous(results: list[tuple[int, Result]], index: int) -> Latest:
     return Latest(assessment_id, result, earlier[-1] if earlier else None)
 
 
-def _grouping(question: Question) -> Grouping:
-    """A profile question as the storage groups by it: its answer, or its number bands."""
-    bands = tuple((g.at_most, g.id) for g in question.groups if g.at_most is not None)
-    return Grouping(question=question.id, bands=bands, rest=question.groups[-1].id if question.groups else "")
-
-
 def _group_name(question: Question, key: str) -> Text:
     """What a group is called: its option's or its band's label (the id itself if neither)."""
-    option = question.option(key)
-    if option is not None:
-        return option.label
-    band = next((g for g in question.groups if g.id == key), None)
-    return band.label if band is not None else Text(vi=key, en=key)
+    return question.group_label(key) or Text(vi=key, en=key)
 
 
 def weakest(result: Result, count: int = 2) -> list:

@@ -74,3 +74,27 @@ def test_no_comparison_without_sector_and_size_questions(tmp_path):
         assert service.peers(session.assessment.id) is None
     finally:
         store.close()
+
+
+def test_the_counts_are_read_once_every_few_minutes_not_for_every_result(tmp_path, q):
+    # Reading them scans every completed assessment: a good part of a second on a province's
+    # database, which each finishing owner's message would otherwise wait for.
+    from datetime import timedelta
+
+    from conftest import Clock
+
+    from sme_bot.service import FIGURES_KEPT
+
+    db = tmp_path / "peers.db"
+    for number in range(5):
+        complete(db, q, level=2, external_id=f"shop-{number}")
+    clock = Clock()
+    store = Store(db, now=clock)
+    service = AssessmentService(store, Questionnaires(q), min_group=5, now=clock)
+    first = service.peers(1)
+    assert first is not None and first.total == 5
+    later = complete(db, q, level=0, external_id="later")
+    assert service.peers(later).total == 5  # the counts read a moment ago
+    clock.now += FIGURES_KEPT + timedelta(seconds=1)
+    assert service.peers(later).total == 6 and service.peers(later).below == 0
+    store.close()

@@ -30,8 +30,7 @@ def grouping(q: Questionnaire, by: str | None) -> Grouping | None:
     question = q.breakdowns.get(by)
     if question is None:
         raise StaffError(f"cannot break {q.id} down by {by!r}; use one of {', '.join(breakdowns(q))}")
-    bands = tuple((g.at_most, g.id) for g in question.groups if g.at_most is not None)
-    return Grouping(question=question.id, bands=bands, rest=question.groups[-1].id if question.groups else "")
+    return Grouping.of(question)
 
 
 def summary(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, by: str | None,

@@ -158,10 +158,8 @@ def group_label(q: Questionnaire, by: str | None, group: str, lang: str) -> str:
     if group == OTHER:
         return say("group_other", lang)
     question = q.breakdowns.get(by or "")
-    if question is None:
-        return group
-    named = {g.id: g.label for g in question.groups} | {o.id: o.label for o in question.options}
-    return named[group](lang) if group in named else group
+    label = question.group_label(group) if question is not None else None
+    return label(lang) if label is not None else group
 
 
 def field_name(field: str, lang: str) -> str:

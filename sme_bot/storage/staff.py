@@ -13,6 +13,7 @@ from typing import Any
 
 from sme_bot.errors import StorageError
 from sme_bot.flows.answers import Value
+from sme_bot.questionnaire import Question
 from sme_bot.storage import keys
 from sme_bot.storage.database import BUSY_TIMEOUT, Database
 from sme_bot.storage.results import decode
@@ -28,6 +29,12 @@ class Grouping:
     question: str | None = None
     bands: tuple[tuple[float, str], ...] = ()
     rest: str = ""
+
+    @classmethod
+    def of(cls, question: Question) -> "Grouping":
+        """A breakdown question as the storage groups by it: its answer, or its number bands."""
+        bands = tuple((g.at_most, g.id) for g in question.groups if g.at_most is not None)
+        return cls(question=question.id, bands=bands, rest=question.groups[-1].id if question.groups else "")
 
 
 class StaffReads:
@@ -178,28 +185,36 @@ class StaffReads:
         with self.db.errors():
             return self.db.all(sql)
 
-    def peer_levels(self, questionnaire_id: str, version: str, assessment_id: int,
-                    by: tuple[Grouping, ...]) -> tuple[tuple[str, ...], dict[int, int]] | None:
-        """The groups an assessment falls in (one per grouping: its sector, its size band) and how
-        many businesses of those same groups stand at each level: real rows only, each business
-        once by its latest completed result of the questionnaire, counted when that result is of
-        this version (one figure never mixes versions). None when the assessment is not in a group
-        for every grouping (a profile answer skipped)."""
+    def group_keys(self, assessment_id: int, by: tuple[Grouping, ...]) -> tuple[str, ...] | None:
+        """The groups an assessment falls in, one per grouping (its sector, its size band); None
+        when it is not in one for every grouping (a profile answer skipped)."""
         keys = ", ".join(_group_sql(g) for g in by)
         with self.db.errors():
             own = self.db.conn.execute(f"select {keys} from assessments a where a.id = ?", [assessment_id]).fetchone()
-            if own is None or any(key is None or key == "-" for key in own):
-                return None
-            groups = ", ".join(f"{_group_sql(g)} as g{i}" for i, g in enumerate(by))
-            same = " and ".join(f"g{i} = ?" for i in range(len(by)))
+        if own is None or any(key is None or key == "-" for key in own):
+            return None
+        return tuple(str(key) for key in own)
+
+    def levels_by_group(self, questionnaire_id: str, version: str,
+                        by: tuple[Grouping, ...]) -> dict[tuple[str, ...], dict[int, int]]:
+        """For every combination of groups (see group_keys), how many businesses stand at each
+        level: real rows only, each business once by its latest completed result of the
+        questionnaire, counted when that result is of this version (one figure never mixes
+        versions). One pass over the completed assessments, whichever group is asked about."""
+        groups = ", ".join(f"{_group_sql(g)} as g{i}" for i, g in enumerate(by))
+        keys = ", ".join(f"g{i}" for i in range(len(by)))
+        with self.db.errors():
             rows = self.db.conn.execute(
                 f"with latest as (select max(a.id) as id from assessments a where a.status = 'completed' "
                 f"and a.questionnaire_id = ? and {real_rows()} group by a.respondent_id), "
                 f"grouped as (select a.id, {groups} from assessments a join latest on latest.id = a.id "
                 f"where a.questionnaire_version = ?) "
-                f"select r.level, count(*) from grouped join results r on r.assessment_id = grouped.id "
-                f"where {same} group by r.level", [questionnaire_id, version, *own]).fetchall()
-        return tuple(str(key) for key in own), {int(level): int(count) for level, count in rows}
+                f"select {keys}, r.level, count(*) from grouped join results r on r.assessment_id = grouped.id "
+                f"group by {keys}, r.level", [questionnaire_id, version]).fetchall()
+        table: dict[tuple[str, ...], dict[int, int]] = {}
+        for *key, level, count in rows:
+            table.setdefault(tuple(str(k) for k in key), {})[int(level)] = int(count)
+        return table
 
     def median_minutes(self, questionnaire_id: str, version: str) -> tuple[float, int] | None:
         """The median time real businesses took, start to result, on this questionnaire version,
