@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def check_cohort(store: Store, cohort: str | None) -> None:
     if cohort and store.assessments.cohort(cohort) is None:
-        known = ", ".join(c["code"] for c in store.staff.cohorts()) or "none yet"
+        known = ", ".join(store.assessments.cohort_questionnaires()) or "none yet"
         raise StaffError(f"unknown cohort {cohort!r} (known: {known}); create it with `sme-bot cohort create`")
 
 

@@ -65,9 +65,38 @@ def test_the_summary_is_what_a_person_counts_by_hand(db, q):
     # Strategy average over A's latest and B: (HIGH's + LOW's) / 2, not (LOW + HIGH + LOW) / 3.
     strategy = (high.pillars[1].percent + low.pillars[1].percent) / 2
     assert result.total.pillars["strategy"] == pytest.approx(round(strategy, 1))
-    # A's retake is reported apart, as ever.
+    # A's retake is reported apart, as ever: first result against latest.
     assert result.retakes.businesses == 1
+    assert result.retakes.level_change == {high.level - low.level: 1}
+    change = high.pillars[1].percent - low.pillars[1].percent
+    assert result.retakes.pillar_change["strategy"] == pytest.approx(round(change, 1))
     assert result.versions == {q.version: 3}
+
+
+def test_a_summary_leaves_its_connection_as_it_found_it(db, q):
+    store = Store(db)
+    first = staff.summary(store, q, Config(), cohort=None, by="size")
+    # No transaction left open: it would hold a read snapshot and keep the log from being checkpointed.
+    assert not store.db.conn.in_transaction
+    assert staff.summary(store, q, Config(), cohort=None, by="size") == first  # its temporary table gone
+    store.close()
+
+
+def test_a_summary_reads_each_result_index_in_order_without_sorting(db, q):
+    """What keeps the all-cohorts summary fast at 100,000 results (bench/staff_bench.py): levels,
+    pillars and steps are each one pass along an index, grouped as they are read."""
+    store = Store(db)
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    staff.summary(store, q, Config(), cohort=None, by=None)
+    store.db.conn.set_trace_callback(None)
+    passes = [sql for sql in statements if "cross join temp.latest" in sql]
+    assert len(passes) == 3
+    store.db.conn.execute("create temp table latest (id integer primary key, first integer, grp)")
+    for sql in passes:
+        plan = " / ".join(row[3] for row in store.db.conn.execute(f"explain query plan {sql}"))
+        assert "USING COVERING INDEX" in plan and "TEMP B-TREE FOR GROUP BY" not in plan, plan
+    store.close()
 
 
 def test_include_demo_brings_demo_and_console_rows_back(db, q):

@@ -85,10 +85,15 @@ class _Group:
 def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *, cohort: str | None,
               by: str | None, min_group: int = 5) -> Summary:
     groups: dict[str, _Group] = defaultdict(_Group)
-    for name, started, completed in aggregates["counts"]:
-        groups[str(name)].started, groups[str(name)].completed = started, completed or 0
-    for name, minutes, count in aggregates["durations"]:
-        groups[str(name)].durations[minutes] += count
+    versions: Counter[str] = Counter()
+    for name, version, done, minutes, count in aggregates["assessments"]:
+        group = groups[str(name)]
+        group.started += count
+        if done:
+            group.completed += count
+            versions[str(version)] += count
+            if minutes is not None:
+                group.durations[minutes] += count
     for name, level, count in aggregates["levels"]:
         groups[str(name)].levels[level] += count
     for name, pillar, total, count in aggregates["pillars"]:
@@ -120,7 +125,7 @@ def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *,
         retakes=Retakes(businesses=max(retake_counts, default=0),
                         level_change={change: count for change, count in aggregates["retake_levels"]},
                         pillar_change=retake_pillars),
-        versions={str(version): count for version, count in aggregates.get("versions", [])},
+        versions=dict(sorted(versions.items())),
     )
 
 

@@ -203,6 +203,13 @@ class AssessmentRows:
         with self.db.errors():
             return self.db.one("select * from cohorts where code = ?", [code])
 
+    def cohort_questionnaires(self) -> dict[str, str | None]:
+        """Every cohort's code with its questionnaire (None: any), oldest first, without counting
+        its assessments as StaffReads.cohorts does."""
+        with self.db.errors():
+            return {code: questionnaire for code, questionnaire in
+                    self.db.conn.execute("select code, questionnaire from cohorts order by created_at")}
+
     def create_cohort(self, code: str, name: str, *, starts: str | None = None, ends: str | None = None,
                       questionnaire: str | None = None) -> bool:
         """False when the code is taken."""

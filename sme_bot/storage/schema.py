@@ -110,8 +110,16 @@ def _v7_cohort_closing(db: sqlite_utils.Database) -> None:
     db.table("cohorts").add_column("closed_at", str)
 
 
+def _v8_summary_indexes(db: sqlite_utils.Database) -> None:
+    """Result rows indexed in the order staff summaries group them, with the figure they add up:
+    a summary reads each index once from end to end and never sorts (storage/staff.py)."""
+    db.table("results").create_index(["level", "assessment_id"])
+    db.table("result_pillars").create_index(["pillar", "assessment_id", "percent"])
+    db.table("result_steps").create_index(["pillar", "level", "step", "assessment_id"])
+
+
 MIGRATIONS: list[Migration] = [_v1_initial, _v2_chats, _v3_reporting, _v4_channels, _v5_staff_accounts,
-                               _v6_support_followup, _v7_cohort_closing]
+                               _v6_support_followup, _v7_cohort_closing, _v8_summary_indexes]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> None:

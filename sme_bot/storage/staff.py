@@ -5,9 +5,7 @@ Everything here is linear in the rows and streams where rows go out one by one.
 
 import os
 import secrets
-import sqlite3
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +13,7 @@ from sme_bot.errors import StorageError
 from sme_bot.flows.answers import Value
 from sme_bot.questionnaire import Question
 from sme_bot.storage import keys
-from sme_bot.storage.database import BUSY_TIMEOUT, Database
+from sme_bot.storage.database import Database
 from sme_bot.storage.results import decode
 from sme_bot.storage.support import SupportRows
 
@@ -51,48 +49,55 @@ class StaffReads:
         where = (f"a.status in ('in_progress', 'completed', 'cancelled') and a.questionnaire_id = ? "
                  f"and {real_rows(include_demo)}") + (" and a.cohort = ?" if cohort else "")
         params = [questionnaire_id, cohort] if cohort else [questionnaire_id]
-        # The assessments in scope, with their group, worked out once: every query below reads them.
-        # `latest` marks each business's last completed one (by id, as retakes' first and latest are).
-        base = f"create temp table base as select a.id, a.status, a.started_at, a.completed_at, a.respondent_id, " \
-               f"a.questionnaire_id, a.questionnaire_version, {group} as grp, " \
-               f"a.id = max(case when a.status = 'completed' then a.id end) over (partition by a.respondent_id) " \
-               f"as latest from assessments a where {where}"
-        # Businesses that completed the same questionnaire more than once: their first and latest.
-        retaken = ("(select respondent_id, questionnaire_id, min(id) first, max(id) last from base "
-                   "where status = 'completed' group by respondent_id, questionnaire_id having count(*) > 1) t")
+        # The assessments in scope with their group, worked out once (a group by a profile answer
+        # is a lookup per row), then each business's latest completed one with its first (by id,
+        # as retakes' first and latest are): what every figure below reads.
+        scope = (f"select a.id, a.respondent_id, {group}, a.questionnaire_version, a.status = 'completed', "
+                 "case when a.status = 'completed' then round((julianday(a.completed_at) - "
+                 f"julianday(a.started_at)) * 1440, 1) end from assessments a where {where}")
+        latest = ("select t.id, t.first, s.grp from (select max(id) as id, min(id) as first from temp.scope "
+                  "where done group by respondent) t join temp.scope s on s.id = t.id")
+        # Without a breakdown, grouped by the figure alone: a group column, even a constant one, is sorted on.
+        grp, keys = ("l.grp", "1, 2") if by else (group, "2")
         queries = {
-            "counts": "select grp, count(*), sum(status = 'completed') from base group by grp",
-            # Counted per 0.1 minute, not listed: the median needs the spread, not every row.
-            "durations": "select grp, round((julianday(completed_at) - julianday(started_at)) * 1440, 1) as minutes, "
-                         "count(*) from base where status = 'completed' group by grp, minutes",
-            "levels": "select grp, r.level, count(*) from base join results r on r.assessment_id = base.id "
-                      "where latest group by grp, r.level",
-            "pillars": "select grp, p.pillar, sum(p.percent), count(*) from base "
-                       "join result_pillars p on p.assessment_id = base.id where latest group by grp, p.pillar",
-            "steps": "select s.pillar, s.level, s.step, count(*) from base join result_steps s "
-                     "on s.assessment_id = base.id where latest group by 1, 2, 3 order by 4 desc, 1, 2, 3 limit 10",
-            "versions": "select questionnaire_version, count(*) from base where status = 'completed' "
-                        "group by 1 order by 1",
-            "support": "select j.value, count(*) from base join support_requests sr on sr.assessment_id = base.id, "
+            # Minutes to 0.1, counted: the median needs the spread, not every row.
+            "assessments": "select grp, version, done, minutes, count(*) from temp.scope group by 1, 2, 3, 4",
+            "support": "select j.value, count(*) from temp.scope s join support_requests sr on sr.assessment_id = s.id, "
                        "json_each(sr.pillars) j group by j.value order by 2 desc",
-            "retakes": f"select p2.pillar, avg(p2.percent - p1.percent), count(*) from {retaken} "
-                       "join result_pillars p1 on p1.assessment_id = t.first "
-                       "join result_pillars p2 on p2.assessment_id = t.last and p2.pillar = p1.pillar "
-                       "group by p2.pillar",
-            "retake_levels": f"select r2.level - r1.level, count(*) from {retaken} "
-                             "join results r1 on r1.assessment_id = t.first "
-                             "join results r2 on r2.assessment_id = t.last group by 1 order by 1",
+            # CROSS JOIN keeps the result rows outside: read along an index in the order they are
+            # grouped in, each looked up in `latest` by id, they need no sort (at 100,000 results,
+            # 0.05 s against 0.3 s the other way round); a scope of any size costs at most that pass.
+            "levels": f"select {grp}, r.level, count(*) from results r cross join temp.latest l "
+                      f"on l.id = r.assessment_id group by {keys}",
+            "pillars": f"select {grp}, p.pillar, sum(p.percent), count(*) from result_pillars p "
+                       f"cross join temp.latest l on l.id = p.assessment_id group by {keys}",
+            "steps": "select s.pillar, s.level, s.step, count(*) from result_steps s cross join temp.latest l "
+                     "on l.id = s.assessment_id group by 1, 2, 3 order by 4 desc, 1, 2, 3 limit 10",
+            # Businesses that completed it more than once: their first result against their latest.
+            "retakes": "select p2.pillar, avg(p2.percent - p1.percent), count(*) from temp.latest l "
+                       "join result_pillars p1 on p1.assessment_id = l.first "
+                       "join result_pillars p2 on p2.assessment_id = l.id and p2.pillar = p1.pillar "
+                       "where l.first < l.id group by p2.pillar",
+            "retake_levels": "select r2.level - r1.level, count(*) from temp.latest l "
+                             "join results r1 on r1.assessment_id = l.first "
+                             "join results r2 on r2.assessment_id = l.id where l.first < l.id group by 1 order by 1",
         }
+        conn = self.db.conn
+        outer = conn.in_transaction
         with self.db.errors():
-            if self.db.path == ":memory:":
-                return _run_on(self.db.conn, base, params, queries)
-            # SQLite releases the GIL while it works: the heavy scans run side by side, each
-            # thread on a connection of its own (a temp table belongs to one connection).
-            halves = [dict(list(queries.items())[i::2]) for i in range(2)]
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                done = pool.map(lambda part: _run_on(sqlite3.connect(self.db.path, timeout=BUSY_TIMEOUT), base,
-                                                     params, part, close=True), halves)
-                return {name: rows for part in done for name, rows in part.items()}
+            try:
+                # Tables of this connection's own: the web app gives each request a connection.
+                conn.execute("create temp table scope (id integer primary key, respondent integer, grp, version, "
+                             "done, minutes)")
+                conn.execute(f"insert into temp.scope {scope}", params)
+                conn.execute("create temp table latest (id integer primary key, first integer, grp)")
+                conn.execute(f"insert into temp.latest {latest}")
+                return {name: conn.execute(sql).fetchall() for name, sql in queries.items()}
+            finally:
+                conn.execute("drop table if exists temp.scope")
+                conn.execute("drop table if exists temp.latest")
+                if not outer:
+                    conn.commit()  # sqlite3 began a transaction for the inserts: no snapshot held after
 
     def count_completed(self, questionnaire_id: str, cohort: str | None, *, include_demo: bool = False) -> int:
         sql, params = _completed_filter(questionnaire_id, cohort, include_demo)
@@ -233,19 +238,6 @@ class StaffReads:
     def support_requests(self) -> list[dict[str, Any]]:
         """The support requests not closed (store.support has the rest)."""
         return SupportRows(self.db).requests(closed=False)
-
-
-def _run_on(conn: sqlite3.Connection, base: str, params: list[Any], queries: dict[str, str], *,
-            close: bool = False) -> dict[str, list[tuple[Any, ...]]]:
-    try:
-        conn.execute("drop table if exists temp.base")
-        conn.execute(base, params)
-        results = {name: conn.execute(sql).fetchall() for name, sql in queries.items()}
-        conn.execute("drop table temp.base")
-        return results
-    finally:
-        if close:
-            conn.close()
 
 
 # Rows no business made: `sme-bot demo-data`'s made-up ones and staff trying the console. Every

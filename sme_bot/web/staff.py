@@ -295,7 +295,7 @@ class StaffArea:
         lang = self.pages.language(request)
         values = request.query_params
         ids = self._questionnaire_ids()
-        known = {row["code"]: row["questionnaire"] for row in self.store.staff.cohorts()}
+        known = self.store.assessments.cohort_questionnaires()
         cohort = values.get("cohort") or None
         by = values.get("by") or None
         # As a download does: a cohort alone means its own questionnaire.
@@ -351,7 +351,7 @@ class StaffArea:
         """The questionnaire and cohort a download asks for (a cohort alone means its own
         questionnaire); None when either is not one staff can choose."""
         cohort = str(values.get("cohort") or "") or None
-        known = {row["code"]: row["questionnaire"] for row in self.store.staff.cohorts()}
+        known = self.store.assessments.cohort_questionnaires()
         if cohort is not None and cohort not in known:
             return None
         qid = str(values.get("questionnaire") or "") or (known.get(cohort) if cohort else None) \
