@@ -124,6 +124,12 @@ def _lang_option(command: Any) -> Any:
     return click.option("--lang", type=LANG, default="vi", show_default=True)(command)
 
 
+def _version_option(command: Any) -> Any:
+    """--version on a staff command that shows figures: which version of the questionnaire they are
+    of (one figure never mixes versions); the default is reports.staff.default_version's."""
+    return click.option("--version", "questionnaire_version", metavar="VERSION")(command)
+
+
 def _group_lang_option(group: Any) -> Any:
     """--lang on a group of staff commands, for its help alone (`sme-bot cohort --lang en --help`)."""
     return click.option("--lang", type=LANG, default="vi", show_default=True, expose_value=False)(group)
@@ -482,14 +488,18 @@ def score(questionnaire_name: str, answers_path: Path, fmt: str, lang: str) -> N
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--questionnaire", "-q", "questionnaire_name")
 @_lang_option
+@_version_option
 @click.option("--include-demo", is_flag=True)
 @_config_options
 def summary(cohort: str | None, by: str | None, fmt: str, questionnaire_name: str | None, lang: str,
-            include_demo: bool, db_path: Path | None, config_path: Path | None) -> None:
+            questionnaire_version: str | None, include_demo: bool, db_path: Path | None,
+            config_path: Path | None) -> None:
     from sme_bot.reports import staff
 
     config, store, q = _open(config_path, db_path, questionnaire_name, must_exist=True)
-    result = staff.summary(store, q, config, cohort=cohort, by=by, include_demo=include_demo)
+    result = staff.summary(store, q, config, cohort=cohort, by=by, include_demo=include_demo,
+                           version=questionnaire_version)
+    q = staff.at_version(q, result.version, config)
     if note := staff.left_out(store, q, cohort, include_demo):
         click.echo(f"note: completed assessments counted: {result.total.completed}{note}", err=True)
     if fmt == "json":
@@ -510,15 +520,17 @@ def summary(cohort: str | None, by: str | None, fmt: str, questionnaire_name: st
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--with-identities", is_flag=True)
 @click.option("--questionnaire", "-q", "questionnaire_name")
+@_version_option
 @click.option("--include-demo", is_flag=True)
 @_lang_option
 @_config_options
 def export_command(cohort: str | None, fmt: str, labels: str, csv_separator: str, output: Path | None,
-                   with_identities: bool, questionnaire_name: str | None, include_demo: bool, lang: str,
-                   db_path: Path | None, config_path: Path | None) -> None:
+                   with_identities: bool, questionnaire_name: str | None, questionnaire_version: str | None,
+                   include_demo: bool, lang: str, db_path: Path | None, config_path: Path | None) -> None:
     from rich.progress import Progress
 
     from sme_bot.reports import staff
+    from sme_bot.reports.summary import versions_line
 
     config, store, q = _open(config_path, db_path, questionnaire_name, must_exist=True)
     target = output or Path(f"sme-bot-export.{fmt}")
@@ -529,19 +541,22 @@ def export_command(cohort: str | None, fmt: str, labels: str, csv_separator: str
 
         written = staff.export(store, q, config, cohort=cohort, fmt=fmt, labels=labels, output=target,
                                with_identities=with_identities, start=start, include_demo=include_demo,
-                               csv_separator=csv_separator)
-    click.echo(_said("cli_export_done", lang, n=written, path=target), err=True)
+                               csv_separator=csv_separator, version=questionnaire_version)
+    click.echo(_said("cli_export_done", lang, n=written.rows, path=target), err=True)
+    if others := versions_line(written.version, written.versions, lang):
+        click.echo(others, err=True)
 
 
 @main.command(cls=Staff, key="report")
 @click.option("--cohort")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--questionnaire", "-q", "questionnaire_name")
+@_version_option
 @_lang_option
 @click.option("--include-demo", is_flag=True)
 @_config_options
-def report(cohort: str | None, output: Path, questionnaire_name: str | None, lang: str, include_demo: bool,
-           db_path: Path | None, config_path: Path | None) -> None:
+def report(cohort: str | None, output: Path, questionnaire_name: str | None, questionnaire_version: str | None,
+           lang: str, include_demo: bool, db_path: Path | None, config_path: Path | None) -> None:
     from datetime import date
 
     from sme_bot.reports import staff
@@ -549,10 +564,10 @@ def report(cohort: str | None, output: Path, questionnaire_name: str | None, lan
 
     check_writable(output)
     config, store, q = _open(config_path, db_path, questionnaire_name, must_exist=True)
-    page = staff.report(store, q, config, cohort=cohort, lang=lang, today=date.today(), include_demo=include_demo)
+    page, figures = staff.report(store, q, config, cohort=cohort, lang=lang, today=date.today(),
+                                 include_demo=include_demo, version=questionnaire_version)
     if note := staff.left_out(store, q, cohort, include_demo):
-        completed = store.staff.count_completed(q.id, cohort, include_demo=include_demo)
-        click.echo(f"note: completed assessments counted: {completed}{note}", err=True)
+        click.echo(f"note: completed assessments counted: {figures.total.completed}{note}", err=True)
     with replacing(output, "w", encoding="utf-8") as stream:
         stream.write(page)
     click.echo(_said("cli_report_done", lang, path=output), err=True)

@@ -93,6 +93,7 @@ def test_summary_sheet_is_labelled_in_the_language_asked(db, tmp_path, q):
     summary = dict(load_workbook(export(db, tmp_path / "out.xlsx", "--format", "xlsx"))["Summary"].values)
     level = score(q, ANSWERS).level
     assert (summary["Hoàn thành"], summary["Bắt đầu"], summary["Tỷ lệ hoàn thành %"]) == (3, 3, 100.0)
+    assert summary["Phiên bản bảng hỏi"] == q.version  # the figures, like the rows, are of one version
     assert summary[f"Mức {level} · {q.levels[level].name.vi}"] == 3
     assert "Mức 0 · Chưa chuyển đổi số" in summary and "Chiến lược – trung bình %" in summary
 

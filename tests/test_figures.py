@@ -128,14 +128,41 @@ def test_cohort_list_and_export_count_the_same_rows(db, tmp_path):
     assert len(list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))) == 5
 
 
-def test_a_summary_over_several_versions_says_so(db, q):
+def test_each_version_has_figures_and_files_of_its_own(db, q, tmp_path):
+    """One figure never mixes versions: an assessment counts in its own version's figures, a
+    business in the version of its latest result (so in one version's, never two)."""
+    older = loader.load_version(q.id, "2026.1")
     store = Store(db)
-    take(store, q, "telegram", "G", LOW, version="0.9")
-    result = staff.summary(store, q, Config(), cohort=None, by=None)
+    take(store, older, "telegram", "G", {})  # G: only on the earlier file
+    take(store, older, "telegram", "H", {})  # H: on the earlier file, then on the current one
+    take(store, q, "telegram", "H", LOW)
+    current = staff.summary(store, q, Config(), cohort=None, by=None)
+    earlier = staff.summary(store, q, Config(), cohort=None, by=None, version="2026.1")
     store.close()
-    assert result.versions == {"0.9": 1, q.version: 3}
+    low, high = score(q, LOW), score(q, HIGH)
+    # The current file's, by default: A twice, B and H completed; businesses A at HIGH's level, B and H at LOW's.
+    assert (current.version, current.total.completed) == (q.version, 4)
+    assert {level: n for level, n in current.total.levels.items() if n} == {low.level: 2, high.level: 1}
+    assert current.versions == {"2026.1": 2, q.version: 4}
+    # The earlier file's: G's and H's first completed; one business, G (H's latest is on the current file).
+    assert (earlier.version, earlier.total.completed, sum(earlier.total.levels.values())) == ("2026.1", 2, 1)
+    assert earlier.retakes.businesses == 0
+    # In the CLI: the other version named, and chosen with --version; one nobody kept is refused.
     table = sme_bot("summary", "--db", str(db), "-q", "quick-check", "--lang", "en", env={"COLUMNS": "200"}).stdout
-    assert f"span several questionnaire versions (0.9: 1, {q.version}: 3)" in table
+    assert f"These figures are of version {q.version} only" in table and "2026.1: 2" in table
+    chosen = sme_bot("summary", "--db", str(db), "-q", "quick-check", "--version", "2026.1", "--format", "json")
+    assert (json.loads(chosen.stdout)["version"], json.loads(chosen.stdout)["total"]["completed"]) == ("2026.1", 2)
+    unknown = sme_bot("summary", "--db", str(db), "-q", "quick-check", "--version", "1999.1")
+    assert unknown.returncode == 1 and "no copy of quick-check 1999.1 is kept" in unknown.stderr
+    # Files too: a version's rows under its own questions' columns.
+    out = tmp_path / "old.csv"
+    assert sme_bot("export", "--db", str(db), "-q", "quick-check", "--version", "2026.1", "--labels", "codes",
+                   "-o", str(out)).returncode == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
+    assert [row["version"] for row in rows] == ["2026.1", "2026.1"] and "k_skills" in rows[0]
+    default = sme_bot("export", "--db", str(db), "-q", "quick-check", "--labels", "codes", "-o", str(out), "--lang", "en")
+    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
+    assert len(rows) == 4 and "k_skills" not in rows[0] and "2026.1: 2" in default.stderr
 
 
 @pytest.mark.parametrize("command", [["summary"], ["export", "-o", "x.csv"], ["report", "-o", "x.html"],

@@ -155,7 +155,7 @@ def test_failed_exports_leave_no_file(db, tmp_path, tiny):
     assert result.returncode == 1 and "does not exist" in result.stderr and "Traceback" not in result.stderr
     Store(tmp_path / "empty.db").close()  # a database with no assessments (a missing one is refused earlier)
     empty = sme_bot("export", "--db", str(tmp_path / "empty.db"), "-q", "quick-check", "-o", str(tmp_path / "e.csv"))
-    assert empty.returncode == 1 and "no completed quick-check assessments to export" in empty.stderr
+    assert empty.returncode == 1 and "no completed quick-check 2026.2 assessments to export" in empty.stderr
     assert not (tmp_path / "e.csv").exists() and not list(tmp_path.glob(".e.csv*"))
 
 

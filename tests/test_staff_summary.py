@@ -124,16 +124,30 @@ def test_an_unknown_questionnaire_cohort_or_breakdown_is_a_plain_400(quick, db):
             assert "Traceback" not in refused.text and 'action="/staff/summary"' in refused.text
 
 
-def test_versions_and_retakes_are_said(quick, db):
+def test_each_version_has_figures_of_its_own_and_a_choice_between_them(quick, db):
     store = Store(db)
     try:
-        take(store, quick, "telegram", "R0", HIGH, version="2025.9")  # R0 again, on an older file
+        with store.transaction():
+            add(store, loader.load_version(quick.id, "2026.1"), "telegram", "OLD", {})  # only on the earlier file
+            take(store, quick, "telegram", "R0", HIGH)  # R0 again, LOW then HIGH, on the current one
     finally:
         store.close()
     with site(quick, db) as url:
-        page = html.unescape(signed_in(url).get("/staff/summary").text)
-    assert "thuộc nhiều phiên bản bảng hỏi (" in page and "2025.9: 1" in page
-    assert "1 doanh nghiệp đã làm lại" in page
+        staff = signed_in(url)
+        page = html.unescape(staff.get("/staff/summary").text)
+        older = html.unescape(staff.get("/staff/summary?version=2026.1").text)
+        unknown = staff.get("/staff/summary?version=1999.1")
+        report = html.unescape(staff.get("/staff/report?questionnaire=quick-check&version=2026.1").text)
+    completed = re.compile(r"<dt>Hoàn thành</dt><dd>(\d+)</dd>")
+    # The current version's figures: R, F and R0's retake, not OLD; the other version named, to be chosen.
+    assert completed.findall(page) == ["6"] and "chỉ của phiên bản 2026.2" in page and ": 2026.1: 1." in page
+    assert '<option value="2026.1">2026.1</option>' in page and "1 doanh nghiệp đã làm lại" in page
+    assert "version=2026.2" in page  # the report and files of the same figures
+    # The earlier version's: OLD alone, read with the earlier file.
+    assert completed.findall(older) == ["1"] and "chỉ của phiên bản 2026.1" in older and "2026.2: 6" in older
+    assert "version=2026.1" in older and "làm lại" not in older
+    assert unknown.status_code == 400 and "Traceback" not in unknown.text
+    assert "(quick-check 2026.1)" in report and "chỉ của phiên bản 2026.1" in report
 
 
 def test_without_completed_assessments_the_page_says_so(quick, db):

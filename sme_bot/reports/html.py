@@ -37,7 +37,7 @@ def report_html(q: Questionnaire, total: Summary, breakdowns: dict[str, Summary]
              f"<p class='note'>{_e(programme)} · {_e(q.title(lang))} ({_e(q.id)} {_e(q.version)}) · {today.isoformat()}</p>",
              "<div class='figures'>" + "".join(f"<div class='figure'>{_e(label)}<b>{_e(str(value))}</b></div>"
                                                for label, value in figures) + "</div>",
-             *([f"<p><b>{_e(line)}</b></p>"] if (line := versions_line(total, lang)) else []),
+             *([f"<p><b>{_e(line)}</b></p>"] if (line := versions_line(total.version, total.versions, lang)) else []),
              f"<h2>{_e(say('staff_levels', lang))}</h2>", "<div class='chart'>" + _levels_svg(q, total, lang) + "</div>",
              f"<h2>{_e(say('staff_pillars', lang))}</h2>", "<div class='chart'>" + _pillars_svg(q, total, lang) + "</div>"]
     for field, summary in breakdowns.items():

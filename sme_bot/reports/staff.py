@@ -1,13 +1,15 @@
 """What staff commands do, for the CLI and the Telegram admin commands alike."""
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from sme_bot import loader
 from sme_bot.cohorts import check_cohort
 from sme_bot.config import Config
-from sme_bot.errors import StaffError
+from sme_bot.errors import QuestionnaireError, StaffError
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import export as writers
@@ -34,18 +36,46 @@ def grouping(q: Questionnaire, by: str | None) -> Grouping | None:
 
 
 def summary(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, by: str | None,
-            include_demo: bool = False) -> Summary:
-    """The summary of one questionnaire's assessments; demo and console rows only when told."""
+            include_demo: bool = False, version: str | None = None) -> Summary:
+    """The summary of one version of a questionnaire (`version`, else default_version's), read
+    with that version's file; demo and console rows only when told."""
     check_cohort(store, cohort)
-    aggregates = store.staff.aggregates(q.id, cohort=cohort, by=grouping(q, by), include_demo=include_demo)
-    return summarise(aggregates, q, cohort=cohort, by=by, min_group=config.reports.min_group)
+    versions = store.staff.versions(q.id, cohort, include_demo=include_demo)
+    shown = at_version(q, version or default_version(q.version, versions), config)
+    aggregates = store.staff.aggregates(q.id, shown.version, cohort=cohort, by=grouping(shown, by),
+                                        include_demo=include_demo)
+    return summarise(aggregates, shown, cohort=cohort, by=by, min_group=config.reports.min_group, versions=versions)
+
+
+def default_version(current: str, versions: dict[str, int]) -> str:
+    """The version a summary is of unless told: the one owners are asked now, once it has completed
+    assessments; until then the one with the most (the day a new file comes, the one before)."""
+    if versions.get(current) or not versions:
+        return current
+    return max(versions, key=lambda version: (versions[version], version))
+
+
+def at_version(q: Questionnaire, version: str, config: Config) -> Questionnaire:
+    """The questionnaire as it was at `version`: its labels, pillars and steps name the figures."""
+    if version == q.version:
+        return q
+    try:
+        return _kept(q.id, version, config.assessment.questionnaires)
+    except QuestionnaireError as error:
+        raise StaffError(f"cannot read the figures of {q.id} version {version}: {error}") from None
+
+
+@functools.lru_cache(maxsize=16)
+def _kept(questionnaire_id: str, version: str, directory: Path | None) -> Questionnaire:
+    return loader.load_version(questionnaire_id, version, directory)  # an earlier version's file never changes
 
 
 def stats_text(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, lang: str) -> str:
     """A summary as a chat message, for staff commands in chats."""
     from sme_bot.reports.tables import summary_text
 
-    return summary_text(summary(store, q, config, cohort=cohort, by=None), q, lang)
+    figures = summary(store, q, config, cohort=cohort, by=None)
+    return summary_text(figures, at_version(q, figures.version, config), lang)
 
 
 def left_out(store: Store, q: Questionnaire, cohort: str | None, include_demo: bool) -> str:
@@ -54,24 +84,34 @@ def left_out(store: Store, q: Questionnaire, cohort: str | None, include_demo: b
     return f" ({count} demo or console ones left out; --include-demo counts them)" if count else ""
 
 
+class Written(NamedTuple):
+    rows: int
+    version: str  # the questionnaire version the file is of
+    versions: dict[str, int]  # completed assessments in scope of every version
+
+
 def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, fmt: str, labels: str,
            output: Path, with_identities: bool, start: Callable[[int], Callable[[], None]],
-           include_demo: bool = False, csv_separator: str = ",") -> int:
-    """Write the export; `start(total)` returns the function called once per row written.
+           include_demo: bool = False, csv_separator: str = ",", version: str | None = None) -> Written:
+    """Write the export of one version (`version`, else default_version's: its questions are the
+    file's columns); `start(total)` returns the function called once per row written.
 
     Headers and answers follow `labels` (a language, or ids with "codes"); JSON is read by
     programs, so its keys stay the column ids whatever the labels."""
     check_cohort(store, cohort)
-    total = store.staff.count_completed(q.id, cohort, include_demo=include_demo)
+    versions = store.staff.versions(q.id, cohort, include_demo=include_demo)
+    shown = at_version(q, version or default_version(q.version, versions), config)
+    total = versions.get(shown.version, 0)
     if not total:
         scope = f" in cohort {cohort}" if cohort else ""
-        raise StaffError(f"no completed {q.id} assessments{scope} to export{left_out(store, q, cohort, include_demo)}")
+        raise StaffError(f"no completed {q.id} {shown.version} assessments{scope} to export"
+                         f"{left_out(store, q, cohort, include_demo)}")
     writers.check_writable(output)
     if with_identities:
         store.staff.audit("export with identities", f"{fmt} of {cohort or 'all cohorts'} to {output.name}")
-    head = writers.header(q, with_identities=with_identities, labels="codes" if fmt == "json" else labels)
-    rows = store.staff.iter_completed(q.id, cohort, include_demo=include_demo)
-    body = writers.rows(q, rows, salt=store.staff.pseudonym_key(), labels=labels, with_identities=with_identities)
+    head = writers.header(shown, with_identities=with_identities, labels="codes" if fmt == "json" else labels)
+    rows = store.staff.iter_completed(q.id, cohort, include_demo=include_demo, version=shown.version)
+    body = writers.rows(shown, rows, salt=store.staff.pseudonym_key(), labels=labels, with_identities=with_identities)
     tick = start(total)
     try:
         if fmt == "csv":
@@ -79,43 +119,48 @@ def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None
         elif fmt == "json":
             writers.write_json(output, head, body, tick)
         else:
-            totals = summary(store, q, config, cohort=cohort, by=None, include_demo=include_demo).total
-            lines = summary_lines(totals, q, labels)
-            writers.write_xlsx(output, head, body, tick, summary=lines, dates=writers.DATE_COLUMNS,
-                               codes=writers.codebook(q, with_identities=with_identities, labels=labels))
+            totals = summary(store, q, config, cohort=cohort, by=None, include_demo=include_demo,
+                             version=shown.version).total
+            writers.write_xlsx(output, head, body, tick, summary=summary_lines(totals, shown, labels),
+                               dates=writers.DATE_COLUMNS,
+                               codes=writers.codebook(shown, with_identities=with_identities, labels=labels))
     except PermissionError:
         raise StaffError(f"cannot write {output}: permission denied") from None
-    return total
+    return Written(total, shown.version, versions)
 
 
 def report(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, lang: str, today: date,
-           include_demo: bool = False) -> str:
-    """The HTML report: the summary, broken down by each field the questionnaire marks (and by
-    cohort, over all cohorts). Refused when there is no completed assessment to report on."""
+           include_demo: bool = False, version: str | None = None) -> tuple[str, Summary]:
+    """The HTML report of one version (as `summary`), with its summary: the summary, broken down
+    by each field the questionnaire marks (and by cohort, over all cohorts). Refused when there is
+    no completed assessment to report on."""
     from sme_bot.reports.html import report_html  # matplotlib: only when a report is asked for
 
-    total = summary(store, q, config, cohort=cohort, by=None, include_demo=include_demo)
+    total = summary(store, q, config, cohort=cohort, by=None, include_demo=include_demo, version=version)
     if not total.total.completed:
         raise StaffError(f"no completed assessments{' in cohort ' + cohort if cohort else ''} to report on"
                          f"{left_out(store, q, cohort, include_demo)}")
-    fields = [field for field in breakdowns(q) if not (cohort and field == "cohort")]
-    by_field = {field: summary(store, q, config, cohort=cohort, by=field, include_demo=include_demo)
-                for field in fields}
-    return report_html(q, total, by_field, lang=lang, programme=config.programme.name, today=today)
+    shown = at_version(q, total.version, config)
+    fields = [field for field in breakdowns(shown) if not (cohort and field == "cohort")]
+    by_field = {field: summary(store, q, config, cohort=cohort, by=field, include_demo=include_demo,
+                               version=total.version) for field in fields}
+    return report_html(shown, total, by_field, lang=lang, programme=config.programme.name, today=today), total
 
 
 def summary_lines(totals: GroupSummary, q: Questionnaire, labels: str) -> list[list[Any]]:
-    """The XLSX Summary sheet: labelled in `labels`' language, levels and pillars by name; with
-    "codes", the ids as before."""
+    """The XLSX Summary sheet, of `q`'s version: labelled in `labels`' language, levels and pillars
+    by name; with "codes", the ids as before."""
     if labels == "codes":
-        lines: list[list[Any]] = [["completed", totals.completed], ["started", totals.started],
+        lines: list[list[Any]] = [["questionnaire version", q.version],
+                                  ["completed", totals.completed], ["started", totals.started],
                                   ["completion rate %", totals.completion_rate]]
         lines += [[f"level {level}", count] for level, count in totals.levels.items()]
         lines += [[f"{pillar} average %", value] for pillar, value in totals.pillars.items()]
         return lines
     names = {level.level: level.name(labels) for level in q.levels}
     pillars = {pillar.id: pillar.name(labels) for pillar in q.pillars}
-    lines = [[say("export_summary_completed", labels), totals.completed],
+    lines = [[say("export_summary_version", labels), q.version],
+             [say("export_summary_completed", labels), totals.completed],
              [say("export_summary_started", labels), totals.started],
              [say("export_summary_rate", labels), totals.completion_rate]]
     lines += [[say("export_summary_level", labels, level=level, name=names.get(level, "")), count]

@@ -48,8 +48,9 @@ class Summary(BaseModel):
     top_steps: list[StepCount]
     support_by_pillar: dict[str, int]
     retakes: Retakes
-    # Completed assessments per version of the questionnaire: more than one means the figures
-    # span versions, which the summary says rather than mixing them silently.
+    # The questionnaire version these figures are of, and the completed assessments in scope of
+    # every version: other versions have figures of their own, which the summary points to.
+    version: str = ""
     versions: dict[str, int] = {}
 
 
@@ -83,15 +84,15 @@ class _Group:
 
 
 def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *, cohort: str | None,
-              by: str | None, min_group: int = 5) -> Summary:
+              by: str | None, min_group: int = 5, versions: dict[str, int] | None = None) -> Summary:
+    """The figures of `q` (the version they are of) from storage's aggregates; `versions`: the
+    completed assessments of every version in scope, this one's included."""
     groups: dict[str, _Group] = defaultdict(_Group)
-    versions: Counter[str] = Counter()
-    for name, version, done, minutes, count in aggregates["assessments"]:
+    for name, done, minutes, count in aggregates["assessments"]:
         group = groups[str(name)]
         group.started += count
         if done:
             group.completed += count
-            versions[str(version)] += count
             if minutes is not None:
                 group.durations[minutes] += count
     for name, level, count in aggregates["levels"]:
@@ -125,7 +126,8 @@ def summarise(aggregates: dict[str, list[tuple[Any, ...]]], q: Questionnaire, *,
         retakes=Retakes(businesses=max(retake_counts, default=0),
                         level_change={change: count for change, count in aggregates["retake_levels"]},
                         pillar_change=retake_pillars),
-        versions=dict(sorted(versions.items())),
+        version=q.version,
+        versions=dict(sorted((versions or {}).items())),
     )
 
 
@@ -187,14 +189,16 @@ def retakes_line(summary: Summary, q: Questionnaire, lang: str) -> str:
     return say("staff_retakes", lang, n=summary.retakes.businesses, change=change)
 
 
-def versions_line(summary: Summary, lang: str) -> str | None:
-    """A warning when the completed assessments span versions of the questionnaire, else None."""
+def versions_line(version: str, versions: dict[str, int], lang: str) -> str | None:
+    """When versions other than `version` have completed assessments (`versions`), which and how
+    many: they are in figures and files of their own. None when there are none."""
     from sme_bot.messages import say
 
-    if len(summary.versions) < 2:
+    others = {other: count for other, count in versions.items() if other != version}
+    if not others:
         return None
-    counts = ", ".join(f"{version}: {count}" for version, count in summary.versions.items())
-    return say("staff_versions", lang, counts=counts)
+    counts = ", ".join(f"{other}: {count}" for other, count in others.items())
+    return say("staff_versions", lang, version=version, counts=counts)
 
 
 def _step_text(q: Questionnaire, pillar: str, level: int, step: int) -> Text:

@@ -44,7 +44,7 @@ def summary_tables(summary: Summary, q: Questionnaire, lang: str) -> RenderableT
         if pillar.id in total.pillars:
             pillars.add_row(plain(pillar.name(lang)), f"{total.pillars[pillar.id]:.1f}")
     parts: list[RenderableType] = [head]
-    versions = versions_line(summary, lang)
+    versions = versions_line(summary.version, summary.versions, lang)
     if versions:
         parts.append(plain(versions, "bold yellow"))
     parts += [levels, pillars]
@@ -86,7 +86,7 @@ def summary_text(summary: Summary, q: Questionnaire, lang: str) -> str:
     lines = [say("staff_headline", lang, scope=summary.cohort or say("staff_all_cohorts", lang),
                  started=total.started, completed=total.completed, rate=f"{total.completion_rate:.1f}",
                  minutes=f"{total.median_minutes:.0f}" if total.median_minutes is not None else "–"), ""]
-    versions = versions_line(summary, lang)
+    versions = versions_line(summary.version, summary.versions, lang)
     if versions:
         lines[-1:] = [versions, ""]
     lines += [f"{say('level', lang)} {level}: {count}" for level, count in total.levels.items()]

@@ -40,11 +40,20 @@ class StaffReads:
         self.db = db
         self._memory_key: str | None = None
 
-    def aggregates(self, questionnaire_id: str, *, cohort: str | None, by: Grouping | None,
+    def versions(self, questionnaire_id: str, cohort: str | None, *, include_demo: bool = False) -> dict[str, int]:
+        """Completed assessments of each version of a questionnaire (each has figures of its own)."""
+        sql, params = _completed_filter(questionnaire_id, cohort, include_demo)
+        with self.db.errors():
+            rows = self.db.conn.execute(f"select a.questionnaire_version, count(*) from assessments a where {sql} "
+                                        "group by 1", params).fetchall()
+        return {str(version): int(count) for version, count in rows}
+
+    def aggregates(self, questionnaire_id: str, version: str, *, cohort: str | None, by: Grouping | None,
                    include_demo: bool = False) -> dict[str, list[tuple]]:
-        """Raw counts and sums for a summary of one questionnaire, per group (None: one group);
-        linear in the rows. Counts are of assessments; levels, pillars and needs count each
-        business once, by its latest completed result in scope."""
+        """Raw counts and sums for a summary of one version of a questionnaire, per group (None:
+        one group); linear in the rows. Counts are of assessments; levels, pillars and needs count
+        each business once, by its latest completed result of the questionnaire in scope, when that
+        result is of this version (so a business is in one version's figures, never two)."""
         group = _group_sql(by)
         where = (f"a.status in ('in_progress', 'completed', 'cancelled') and a.questionnaire_id = ? "
                  f"and {real_rows(include_demo)}") + (" and a.cohort = ?" if cohort else "")
@@ -55,15 +64,16 @@ class StaffReads:
         scope = (f"select a.id, a.respondent_id, {group}, a.questionnaire_version, a.status = 'completed', "
                  "case when a.status = 'completed' then round((julianday(a.completed_at) - "
                  f"julianday(a.started_at)) * 1440, 1) end from assessments a where {where}")
-        latest = ("select t.id, t.first, s.grp from (select max(id) as id, min(id) as first from temp.scope "
-                  "where done group by respondent) t join temp.scope s on s.id = t.id")
+        latest = ("select t.id, t.first, s.grp from (select max(id) as id, min(case when version = :version then id end) "
+                  "as first from temp.scope where done group by respondent) t join temp.scope s on s.id = t.id "
+                  "where s.version = :version")
         # Without a breakdown, grouped by the figure alone: a group column, even a constant one, is sorted on.
         grp, keys = ("l.grp", "1, 2") if by else (group, "2")
         queries = {
             # Minutes to 0.1, counted: the median needs the spread, not every row.
-            "assessments": "select grp, version, done, minutes, count(*) from temp.scope group by 1, 2, 3, 4",
+            "assessments": "select grp, done, minutes, count(*) from temp.scope where version = :version group by 1, 2, 3",
             "support": "select j.value, count(*) from temp.scope s join support_requests sr on sr.assessment_id = s.id, "
-                       "json_each(sr.pillars) j group by j.value order by 2 desc",
+                       "json_each(sr.pillars) j where s.version = :version group by j.value order by 2 desc",
             # CROSS JOIN keeps the result rows outside: read along an index in the order they are
             # grouped in, each looked up in `latest` by id, they need no sort (at 100,000 results,
             # 0.05 s against 0.3 s the other way round); a scope of any size costs at most that pass.
@@ -91,16 +101,17 @@ class StaffReads:
                              "done, minutes)")
                 conn.execute(f"insert into temp.scope {scope}", params)
                 conn.execute("create temp table latest (id integer primary key, first integer, grp)")
-                conn.execute(f"insert into temp.latest {latest}")
-                return {name: conn.execute(sql).fetchall() for name, sql in queries.items()}
+                conn.execute(f"insert into temp.latest {latest}", {"version": version})
+                return {name: conn.execute(sql, {"version": version}).fetchall() for name, sql in queries.items()}
             finally:
                 conn.execute("drop table if exists temp.scope")
                 conn.execute("drop table if exists temp.latest")
                 if not outer:
                     conn.commit()  # sqlite3 began a transaction for the inserts: no snapshot held after
 
-    def count_completed(self, questionnaire_id: str, cohort: str | None, *, include_demo: bool = False) -> int:
-        sql, params = _completed_filter(questionnaire_id, cohort, include_demo)
+    def count_completed(self, questionnaire_id: str, cohort: str | None, *, include_demo: bool = False,
+                        version: str | None = None) -> int:
+        sql, params = _completed_filter(questionnaire_id, cohort, include_demo, version)
         with self.db.errors():
             return int(self.db.execute(f"select count(*) from assessments a where {sql}", params).fetchone()[0])
 
@@ -112,11 +123,12 @@ class StaffReads:
             return int(self.db.execute(f"select count(*) from assessments a where {sql} and not ({real_rows()})",
                                        params).fetchone()[0])
 
-    def iter_completed(self, questionnaire_id: str, cohort: str | None, *,
-                       include_demo: bool = False) -> Iterator[tuple[dict[str, Any], dict[str, Value]]]:
-        """Completed assessments with their respondent, result and current answers, streamed in
-        id order: cursors walked side by side, so memory does not grow with the rows."""
-        sql, params = _completed_filter(questionnaire_id, cohort, include_demo)
+    def iter_completed(self, questionnaire_id: str, cohort: str | None, *, include_demo: bool = False,
+                       version: str | None = None) -> Iterator[tuple[dict[str, Any], dict[str, Value]]]:
+        """Completed assessments (of one version, when given) with their respondent, result and
+        current answers, streamed in id order: cursors walked side by side, so memory does not grow
+        with the rows."""
+        sql, params = _completed_filter(questionnaire_id, cohort, include_demo, version)
         # Every step reads the file, and a damaged page can turn up at any row: all of it inside
         # errors(), so it ends as one line, never a traceback.
         with self.db.errors():
@@ -258,9 +270,13 @@ def real_rows(include_demo: bool = False) -> str:
     return f"a.channel not in ({', '.join(repr(channel) for channel in NOT_REAL)}) and {NOT_SHARED}"
 
 
-def _completed_filter(questionnaire_id: str, cohort: str | None, include_demo: bool) -> tuple[str, list[Any]]:
-    sql = f"a.status = 'completed' and a.questionnaire_id = ? and {real_rows(include_demo)}"
-    return (sql + " and a.cohort = ?", [questionnaire_id, cohort]) if cohort else (sql, [questionnaire_id])
+def _completed_filter(questionnaire_id: str, cohort: str | None, include_demo: bool,
+                      version: str | None = None) -> tuple[str, list[Any]]:
+    sql, params = f"a.status = 'completed' and a.questionnaire_id = ? and {real_rows(include_demo)}", [questionnaire_id]
+    for column, value in (("cohort", cohort), ("questionnaire_version", version)):
+        if value:
+            sql, params = f"{sql} and a.{column} = ?", [*params, value]
+    return sql, params
 
 
 def _profile_sql(question_id: str) -> str:

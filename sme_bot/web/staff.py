@@ -301,27 +301,31 @@ class StaffArea:
         # As a download does: a cohort alone means its own questionnaire.
         qid = values.get("questionnaire") or (known.get(cohort) if cohort else None) or self.questionnaires.default.id
         q = self.questionnaires.get(qid) if qid in ids else None
+        version = values.get("version") or None
         form = {"questionnaires": ids, "cohorts": sorted(known), "questionnaire": qid, "cohort": cohort or "",
                 "by": by or "", "fields": [(field, field_name(field, lang))
-                                           for field in reports.breakdowns(q or self.questionnaires.default)]}
+                                           for field in reports.breakdowns(q or self.questionnaires.default)],
+                "versions": [], "version": version or ""}
         if q is None or (cohort is not None and cohort not in known) or (by is not None and by not in
                                                                            reports.breakdowns(q)):
             return self._render(request, "staff_summary.html", account, status=400, form=form, view=None,
                                 error=say("staff_summary_bad", lang))
 
-        def work(store: Store) -> Summary:
-            return reports.summary(store, q, self.config, cohort=cohort, by=by)
+        def work(store: Store) -> tuple[Summary, Questionnaire]:
+            figures = reports.summary(store, q, self.config, cohort=cohort, by=by, version=version)
+            return figures, reports.at_version(q, figures.version, self.config)
 
         try:
             # Off the event loop, on a connection of its own: on a large store it reads every result.
-            figures = await self._off_loop(work)
-        except StaffError:  # the cohort went between the check and the count
+            figures, shown = await self._off_loop(work)
+        except StaffError:  # the cohort went between the check and the count, or no file of that version
             return self._render(request, "staff_summary.html", account, status=400, form=form, view=None,
                                 error=say("staff_summary_bad", lang))
-        # The same figures to take away: the HTML report and the rows, for this questionnaire and cohort.
-        scope = urlencode({"questionnaire": q.id, "cohort": cohort or ""})
-        return self._render(request, "staff_summary.html", account, form=form, view=summary_view(figures, q, lang),
-                            error=None, scope=scope)
+        form.update(versions=sorted({*figures.versions, figures.version}), version=figures.version)
+        # The same figures to take away: the HTML report and the rows, of this questionnaire version and cohort.
+        scope = urlencode({"questionnaire": q.id, "cohort": cohort or "", "version": figures.version})
+        return self._render(request, "staff_summary.html", account, form=form,
+                            view=summary_view(figures, shown, lang), error=None, scope=scope)
 
     async def report(self, request: Request, account: Account) -> Response:
         """The HTML report of one questionnaire (for a cohort or all), as `sme-bot report` writes it."""
@@ -330,11 +334,11 @@ class StaffArea:
         if chosen is None:
             flash(request, say("staff_export_bad", lang))
             return _redirect("/staff/summary")
-        q, cohort = chosen
+        q, cohort, version = chosen
 
         def work(store: Store) -> str:
-            return reports.report(store, q, self.config, cohort=cohort, lang=lang,
-                                  today=datetime.fromtimestamp(self.now(), support.VIETNAM).date())
+            return reports.report(store, q, self.config, cohort=cohort, lang=lang, version=version,
+                                  today=datetime.fromtimestamp(self.now(), support.VIETNAM).date())[0]
 
         try:
             # Off the event loop: it reads every result, once per breakdown, and draws charts.
@@ -347,9 +351,10 @@ class StaffArea:
         return Response(page.encode("utf-8"), media_type="text/html; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    def _chosen(self, values: Mapping[str, Any]) -> tuple[Questionnaire, str | None] | None:
-        """The questionnaire and cohort a download asks for (a cohort alone means its own
-        questionnaire); None when either is not one staff can choose."""
+    def _chosen(self, values: Mapping[str, Any]) -> tuple[Questionnaire, str | None, str | None] | None:
+        """The questionnaire, cohort and questionnaire version (None: the default one) a download
+        asks for (a cohort alone means its own questionnaire); None when the questionnaire or
+        cohort is not one staff can choose."""
         cohort = str(values.get("cohort") or "") or None
         known = self.store.assessments.cohort_questionnaires()
         if cohort is not None and cohort not in known:
@@ -357,7 +362,7 @@ class StaffArea:
         qid = str(values.get("questionnaire") or "") or (known.get(cohort) if cohort else None) \
             or self.questionnaires.default.id
         q = self.questionnaires.get(qid) if qid in self._questionnaire_ids() else None
-        return (q, cohort) if q is not None else None
+        return (q, cohort, str(values.get("version") or "") or None) if q is not None else None
 
     # -- downloads ----------------------------------------------------------------------------------
 
@@ -381,15 +386,15 @@ class StaffArea:
         if fmt not in reports.FORMATS or separator not in SEPARATORS or chosen is None:
             flash(request, say("staff_export_bad", lang))
             return _redirect("/staff/cohorts")
-        q, cohort = chosen
-        if not self.store.staff.count_completed(q.id, cohort):
+        q, cohort, version = chosen
+        if not self.store.staff.count_completed(q.id, cohort, version=version):
             flash(request, say("staff_export_none", lang))
             return _redirect("/staff/cohorts")
         folder = Path(tempfile.mkdtemp(prefix="sme-bot-export-"))
         output = folder / f"sme-bot-{_file_part(cohort or 'all')}-{q.id}.{fmt}"
         try:
             # Off the event loop (a large export takes seconds), on a connection of its own.
-            await self._off_loop(self._write, q, cohort, fmt, lang, output, identities, separator)
+            await self._off_loop(self._write, q, cohort, version, fmt, lang, output, identities, separator)
         except StaffError:
             shutil.rmtree(folder, ignore_errors=True)
             flash(request, say("staff_export_none", lang))
@@ -402,13 +407,13 @@ class StaffArea:
         return FileResponse(output, media_type=MEDIA[fmt], filename=output.name,
                             background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
-    def _write(self, store: Store, q: Questionnaire, cohort: str | None, fmt: str, lang: str, output: Path,
-               identities: bool, separator: str) -> None:
+    def _write(self, store: Store, q: Questionnaire, cohort: str | None, version: str | None, fmt: str, lang: str,
+               output: Path, identities: bool, separator: str) -> None:
         def start(total: int) -> Callable[[], None]:
             return lambda: None
 
         reports.export(store, q, self.config, cohort=cohort, fmt=fmt, labels=lang, output=output,
-                       with_identities=identities, start=start, csv_separator=separator)
+                       with_identities=identities, start=start, csv_separator=separator, version=version)
 
     # -- support requests ---------------------------------------------------------------------------
     # Admins and viewers alike follow requests up: it is the programme's daily work, not a setting.
@@ -530,7 +535,7 @@ def summary_view(summary: Summary, q: Questionnaire, lang: str) -> dict[str, Any
         "groups": [(group_label(q, summary.by, g.group, lang), g.started, g.completed, percent(g.completion_rate),
                     [percent(g.pillars[p.id]) if p.id in g.pillars else "–" for p in q.pillars])
                    for g in summary.groups],
-        "versions": versions_line(summary, lang),
+        "versions": versions_line(summary.version, summary.versions, lang),
         "retakes": retakes_line(summary, q, lang) if summary.retakes.businesses else None,
     }
 
