@@ -132,7 +132,8 @@ def page_times(db: Path, q: Questionnaire, runs: int) -> dict[str, float]:
         token = client.get("/staff").text.split('name="csrf" value="')[1].split('"')[0]
         client.post("/staff/signin", data={"csrf": token, "name": "bench", "password": PASSWORD})
         pages = {"cohort page": "/staff/cohorts", "summary page": f"/staff/summary?questionnaire={q.id}",
-                 "summary page, one cohort": f"/staff/summary?questionnaire={q.id}&cohort=SMALL"}
+                 "summary page, one cohort": f"/staff/summary?questionnaire={q.id}&cohort=SMALL",
+                 "summary page, all by sector": f"/staff/summary?questionnaire={q.id}&by=sector"}
         for name, path in pages.items():
             for _ in range(runs):
                 start = time.perf_counter()

@@ -39,12 +39,19 @@ def summary(store: Store, q: Questionnaire, config: Config, *, cohort: str | Non
             include_demo: bool = False, version: str | None = None) -> Summary:
     """The summary of one version of a questionnaire (`version`, else default_version's), read
     with that version's file; demo and console rows only when told."""
-    check_cohort(store, cohort)
-    versions = store.staff.versions(q.id, cohort, include_demo=include_demo)
-    shown = at_version(q, version or default_version(q.version, versions), config)
+    shown, versions = _of_version(store, q, config, cohort=cohort, include_demo=include_demo, version=version)
     aggregates = store.staff.aggregates(q.id, shown.version, cohort=cohort, by=grouping(shown, by),
                                         include_demo=include_demo)
     return summarise(aggregates, shown, cohort=cohort, by=by, min_group=config.reports.min_group, versions=versions)
+
+
+def _of_version(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, include_demo: bool,
+                version: str | None) -> tuple[Questionnaire, dict[str, int]]:
+    """The questionnaire at the version staff see (`version`, else default_version's), and the
+    completed assessments in scope of every version."""
+    check_cohort(store, cohort)
+    versions = store.staff.versions(q.id, cohort, include_demo=include_demo)
+    return at_version(q, version or default_version(q.version, versions), config), versions
 
 
 def default_version(current: str, versions: dict[str, int]) -> str:
@@ -98,9 +105,7 @@ def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None
 
     Headers and answers follow `labels` (a language, or ids with "codes"); JSON is read by
     programs, so its keys stay the column ids whatever the labels."""
-    check_cohort(store, cohort)
-    versions = store.staff.versions(q.id, cohort, include_demo=include_demo)
-    shown = at_version(q, version or default_version(q.version, versions), config)
+    shown, versions = _of_version(store, q, config, cohort=cohort, include_demo=include_demo, version=version)
     total = versions.get(shown.version, 0)
     if not total:
         scope = f" in cohort {cohort}" if cohort else ""
