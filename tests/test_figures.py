@@ -153,7 +153,13 @@ def test_each_version_has_figures_and_files_of_its_own(db, q, tmp_path):
     chosen = sme_bot("summary", "--db", str(db), "-q", "quick-check", "--version", "2026.1", "--format", "json")
     assert (json.loads(chosen.stdout)["version"], json.loads(chosen.stdout)["total"]["completed"]) == ("2026.1", 2)
     unknown = sme_bot("summary", "--db", str(db), "-q", "quick-check", "--version", "1999.1")
-    assert unknown.returncode == 1 and "no copy of quick-check 1999.1 is kept" in unknown.stderr
+    assert unknown.returncode == 1 and "version '1999.1' here; versions with some: 2026.1 (2), 2026.2 (4)" in unknown.stderr
+    # A version with results but no file kept to read them with is said, not guessed at.
+    store = Store(db)
+    take(store, q, "telegram", "J", LOW, version="0.9")
+    store.close()
+    lost = sme_bot("summary", "--db", str(db), "-q", "quick-check", "--version", "0.9")
+    assert lost.returncode == 1 and "no copy of quick-check 0.9 is kept" in lost.stderr
     # Files too: a version's rows under its own questions' columns.
     out = tmp_path / "old.csv"
     assert sme_bot("export", "--db", str(db), "-q", "quick-check", "--version", "2026.1", "--labels", "codes",

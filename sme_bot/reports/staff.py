@@ -51,6 +51,9 @@ def _of_version(store: Store, q: Questionnaire, config: Config, *, cohort: str |
     completed assessments in scope of every version."""
     check_cohort(store, cohort)
     versions = store.staff.versions(q.id, cohort, include_demo=include_demo)
+    if version is not None and version not in {*versions, q.version}:
+        listed = ", ".join(f"{known} ({count})" for known, count in sorted(versions.items())) or "none"
+        raise StaffError(f"no completed {q.id} assessments of version {version!r} here; versions with some: {listed}")
     return at_version(q, version or default_version(q.version, versions), config), versions
 
 
