@@ -117,10 +117,11 @@ def test_a_breakdown_by_sector_names_its_groups_in_words(quick, db):
 def test_an_unknown_questionnaire_cohort_or_breakdown_is_a_plain_400(quick, db):
     with site(quick, db) as url:
         staff = signed_in(url)
-        for query in ("by=district", "by=nothing", "questionnaire=../bot", "questionnaire=nope", "cohort=NOPE"):
+        for query in ("by=district", "by=nothing", "questionnaire=../bot", "questionnaire=nope", "cohort=NOPE",
+                      "version=../../bot"):
             refused = staff.http.get("/staff/summary?" + query)
             assert refused.status_code == 400, query
-            assert "Không có bộ câu hỏi, nhóm hoặc cách chia này" in refused.text and "<svg" not in refused.text
+            assert "Không có bộ câu hỏi, nhóm, phiên bản hoặc cách chia này" in refused.text and "<svg" not in refused.text
             assert "Traceback" not in refused.text and 'action="/staff/summary"' in refused.text
 
 
