@@ -11,6 +11,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,17 +39,24 @@ def start_bot(config: Path, **env: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True, env={**os.environ, "SME_BOT_TOKEN": TOKEN, **env})
 
 
-def finish(bot: subprocess.Popen, *, signal_number: int | None = signal.SIGTERM, timeout: float = 20) -> str:
-    """Stop the bot (or wait for it to stop by itself); everything it printed."""
+@contextmanager
+def running(config: Path, **env: str) -> Iterator[subprocess.Popen]:
+    """`sme-bot run` for the length of a block; killed if the block ends (a failed wait) with it running."""
+    bot = start_bot(config, **env)
     try:
-        if signal_number is not None and bot.poll() is None:
-            bot.send_signal(signal_number)
-        output, _ = bot.communicate(timeout=timeout)
-        return output
+        yield bot
     finally:
         if bot.poll() is None:
             bot.kill()
             bot.communicate()
+
+
+def finish(bot: subprocess.Popen, *, signal_number: int | None = signal.SIGTERM, timeout: float = 20) -> str:
+    """Stop the bot (or wait for it to stop by itself); everything it printed."""
+    if signal_number is not None and bot.poll() is None:
+        bot.send_signal(signal_number)
+    output, _ = bot.communicate(timeout=timeout)
+    return output
 
 
 def polled_after(server: BotAPIServer, update_ids: list[int]):
@@ -74,8 +83,7 @@ def test_owners_messages_in_hand_at_a_kill_9_are_answered_after_the_restart(tmp_
     privacy = say("privacy", "vi", version="", programme=Config().programme.name, months=24, contact="")[:60]
     with BotAPIServer() as server:
         config = write_config(tmp_path, server)
-        bot = start_bot(config)
-        try:
+        with running(config) as killed:
             server.text(OWNERS[0], "/help")
             server.wait_for(OWNERS[0], lambda m: "/delete" in m["text"])  # the bot is up and answering
             # Sends stall (a slow network); each owner's /help is taken, its answer waits to be
@@ -87,18 +95,13 @@ def test_owners_messages_in_hand_at_a_kill_9_are_answered_after_the_restart(tmp_
             in_hand = [u["update_id"] for u in server.updates[1:]]
             server.wait_until(lambda s: s.held == len(OWNERS))
             server.wait_until(polled_after(server, in_hand))
-            bot.send_signal(signal.SIGKILL)
-            bot.wait(timeout=20)
-            server.release(discard=True)  # what the dead process was sending never arrives
-
-            bot = start_bot(config)
+            killed.send_signal(signal.SIGKILL)
+            killed.wait(timeout=20)
+        server.release(discard=True)  # what the dead process was sending never arrives
+        with running(config) as bot:
             for owner in OWNERS:
                 server.wait_for(owner, lambda m: m["text"].startswith(privacy), timeout=15)
             output = finish(bot)
-        finally:
-            if bot.poll() is None:
-                bot.kill()
-                bot.communicate()
     assert bot.returncode == 0, output
     assert "Traceback" not in output and TOKEN_SECRET not in output
 
@@ -112,15 +115,11 @@ def test_a_malformed_update_is_skipped_and_the_others_are_answered(tmp_path):
                                                                                        "first_name": "A"}}})
         server.text(4202, "Bí mật của chủ B")
         server.text(4202, "/help")
-        bot = start_bot(config)
-        try:
+        with running(config) as bot:
             server.wait_for(4202, lambda m: "/delete" in m["text"], timeout=15)
             polls = len(server.polls)
             time.sleep(0.5)
             output = finish(bot)
-        finally:
-            if bot.poll() is None:
-                bot.kill()
     assert bot.returncode == 0, output
     assert "update 1" in output and "Bí mật" not in output and "Traceback" not in output
     assert len(server.polls) - polls < 10  # polling goes on at its pace, no retry storm
@@ -133,15 +132,15 @@ def test_a_refused_token_at_start_is_one_line_without_the_token(tmp_path):
         config = write_config(tmp_path, server)
         for status in (401, 404):
             server.fail("getMe", status)
-            output = finish(start_bot(config, SME_BOT_WEBHOOK_SECRET=SECRET), signal_number=None)
+            with running(config, SME_BOT_WEBHOOK_SECRET=SECRET) as bot:
+                output = finish(bot, signal_number=None)
             assert output.strip().splitlines() == ["Error: the Bot API refused SME_BOT_TOKEN; check it with BotFather"]
 
 
 def test_flood_control_dropped_connections_and_a_revoked_token_log_no_secret(tmp_path):
     with BotAPIServer() as server:
         config = write_config(tmp_path, server)
-        bot = start_bot(config, SME_BOT_WEBHOOK_SECRET=SECRET)
-        try:
+        with running(config, SME_BOT_WEBHOOK_SECRET=SECRET) as bot:
             server.fail("sendMessage", 429, "drop")
             server.fail("getUpdates", "drop")
             server.text(4301, "/help")
@@ -149,10 +148,6 @@ def test_flood_control_dropped_connections_and_a_revoked_token_log_no_secret(tmp
             server.fail("getUpdates", 401)  # the token revoked while running: the bot stops, saying so
             server.text(4302, "/help")  # ends the long poll in progress, so the next call is the refused one
             output = finish(bot, signal_number=None, timeout=15)
-        finally:
-            if bot.poll() is None:
-                bot.kill()
-                bot.communicate()
     assert bot.returncode == 1, output
     assert output.strip().splitlines()[-1] == "Error: the Bot API refused SME_BOT_TOKEN; check it with BotFather"
     assert TOKEN_SECRET not in output and SECRET not in output and "Traceback" not in output
@@ -171,8 +166,7 @@ def test_the_webhook_refuses_a_huge_body_before_reading_it(tmp_path):
     with BotAPIServer() as server:
         config = write_config(tmp_path, server, f'mode = "webhook"\nwebhook_url = "https://bot.example.invalid/telegram"\n'
                                                 f'listen = "127.0.0.1"\nport = {port}\n')
-        bot = start_bot(config, SME_BOT_WEBHOOK_SECRET=SECRET)
-        try:
+        with running(config, SME_BOT_WEBHOOK_SECRET=SECRET) as bot:
             deadline = time.monotonic() + 20
             while True:
                 try:
@@ -198,9 +192,5 @@ def test_the_webhook_refuses_a_huge_body_before_reading_it(tmp_path):
                 urllib.request.urlopen(request, timeout=5)
             assert refused.value.code == 400
             output = finish(bot)
-        finally:
-            if bot.poll() is None:
-                bot.kill()
-                bot.communicate()
     assert bot.returncode == 0, output
     assert SECRET not in output and TOKEN_SECRET not in output and "Bí mật" not in output
