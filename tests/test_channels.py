@@ -328,24 +328,27 @@ def test_delete_removes_the_person_and_every_answer(make, tmp_path, driver_class
     assert rows(tmp_path, "select count(*) from deletions") == [(1,)]
 
 
-@pytest.mark.parametrize("driver_class", DRIVERS)
-def test_the_same_answers_give_the_same_stored_result_on_every_channel(make, tmp_path, driver_class):
-    driver = make(driver_class)
+def finish_tiny(driver) -> None:
+    """Consent, then every question of the tiny questionnaire answered as typed text."""
     driver.begin()
     for text in ("12", "/skip", "1,2", "2", "1", "2"):
         driver.type(text)
+
+
+@pytest.mark.parametrize("driver_class", DRIVERS)
+def test_the_same_answers_give_the_same_stored_result_on_every_channel(make, tmp_path, driver_class):
+    driver = make(driver_class)
+    finish_tiny(driver)
     (level, points), = rows(tmp_path, "select level, points from results")
     expected = score(driver.q, {"staff": 12, "nickname": None, "channels": ("zalo", "shop"), "updates": "weekly",
-                                "books": "yes", "payroll": "app"})
+                                "books": "yes", "payroll": "app"})  # what finish_tiny types
     assert (level, points) == (expected.level, expected.points)
 
 
 @pytest.mark.parametrize("driver_class", CHATS)
 def test_asking_for_help_asks_how_to_be_reached_and_keeps_that_for_the_request(make, tmp_path, driver_class):
     driver = make(driver_class)
-    driver.begin()
-    for text in ("12", "/skip", "1,2", "2", "1", "2"):
-        driver.type(text)
+    finish_tiny(driver)
     assert "liên hệ với bạn thế nào" in driver.type("hỗ trợ")
     assert rows(tmp_path, "select count(*) from support_requests") == [(0,)]
     assert "Đã ghi nhận đề nghị hỗ trợ" in driver.type("Zalo 0912 345 678")
