@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sme_bot.config import Config
-from sme_bot.errors import StaffError
+from sme_bot.errors import StaffError, StaffRefused
 from sme_bot.storage import Store
 from sme_bot.text import clean
 
@@ -24,15 +24,6 @@ def check_cohort(store: Store, cohort: str | None) -> None:
 # -- creating a cohort (the staff area) --------------------------------------------------------------
 
 CODE_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,32}")  # it goes into a Telegram link and a web path
-
-
-class CohortRefused(StaffError):
-    """A cohort that cannot be made; `key` names the message that says why to staff in a browser."""
-
-    def __init__(self, key: str, text: str, **params: str):
-        super().__init__(text)
-        self.key = key
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -60,21 +51,21 @@ def create_cohort(store: Store, questionnaires: "Questionnaires", directory: Pat
     """Record a cohort as typed in a form: dates as YYYY-MM-DD or empty."""
     code, name = code.strip(), clean(name)[:200]
     if not CODE_SHAPE.fullmatch(code):
-        raise CohortRefused("staff_cohort_bad_code", "use 1 to 32 letters, digits, - or _ for the code")
+        raise StaffRefused("staff_cohort_bad_code", "use 1 to 32 letters, digits, - or _ for the code")
     if not name:
-        raise CohortRefused("staff_cohort_no_name", "give the cohort a name")
+        raise StaffRefused("staff_cohort_no_name", "give the cohort a name")
     try:
         first = date.fromisoformat(starts.strip()) if starts.strip() else None
         last = date.fromisoformat(ends.strip()) if ends.strip() else None
     except ValueError:
-        raise CohortRefused("staff_cohort_bad_dates", "dates are YYYY-MM-DD") from None
+        raise StaffRefused("staff_cohort_bad_dates", "dates are YYYY-MM-DD") from None
     if first and last and last < first:
-        raise CohortRefused("staff_cohort_bad_dates", "the cohort ends before it starts")
+        raise StaffRefused("staff_cohort_bad_dates", "the cohort ends before it starts")
     if not available(questionnaire, questionnaires, directory):
-        raise CohortRefused("staff_cohort_bad_questionnaire", f"no questionnaire {questionnaire!r}")
+        raise StaffRefused("staff_cohort_bad_questionnaire", f"no questionnaire {questionnaire!r}")
     if not store.assessments.create_cohort(code, name, starts=first.isoformat() if first else None,
                                            ends=last.isoformat() if last else None, questionnaire=questionnaire):
-        raise CohortRefused("staff_cohort_taken", f"cohort {code} exists already", code=code)
+        raise StaffRefused("staff_cohort_taken", f"cohort {code} exists already", code=code)
 
 
 def questionnaire_ids(default: str, directory: Path | None) -> list[str]:

@@ -47,3 +47,13 @@ class ConfigError(SmeBotError):
 
 class StaffError(SmeBotError):
     """A staff command cannot do what was asked: an unknown cohort, nothing to export."""
+
+
+class StaffRefused(StaffError):
+    """A change staff asked for that cannot be made (a cohort, a support request); `key` names the
+    message that says why in a browser, `params` fill it in."""
+
+    def __init__(self, key: str, text: str, **params: str):
+        super().__init__(text)
+        self.key = key
+        self.params = params

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import IO, Any
 
 from sme_bot.accounts import normal_name
-from sme_bot.errors import StaffError
+from sme_bot.errors import StaffRefused
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.storage import Store
 
@@ -30,15 +30,6 @@ try:
     VIETNAM: tzinfo = ZoneInfo("Asia/Ho_Chi_Minh")
 except (ImportError, ZoneInfoNotFoundError):  # no time zone data (Windows without tzdata)
     VIETNAM = timezone(timedelta(hours=7))  # Vietnam has no daylight saving time: the same thing
-
-
-class SupportRefused(StaffError):
-    """A change that cannot be made; `key` names the message that says why in a browser."""
-
-    def __init__(self, key: str, text: str, **params: str):
-        super().__init__(text)
-        self.key = key
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -85,7 +76,7 @@ def next_statuses(old: str) -> list[str]:
 def check_status(typed: str) -> str:
     status = typed.strip().lower()
     if status not in STATUSES:
-        raise SupportRefused("staff_support_bad_status", f"unknown status {typed[:32]!r}; use {', '.join(STATUSES)}")
+        raise StaffRefused("staff_support_bad_status", f"unknown status {typed[:32]!r}; use {', '.join(STATUSES)}")
     return status
 
 
@@ -96,19 +87,19 @@ def update(store: Store, request_id: int, *, by: str, status: str | None = None,
     with store.transaction():
         row = store.support.get(request_id)
         if row is None:
-            raise SupportRefused("staff_support_unknown", f"no support request #{request_id}; "
+            raise StaffRefused("staff_support_unknown", f"no support request #{request_id}; "
                                                           "`sme-bot support list --status all` lists them",
                                  id=str(request_id))
         old = current(row["status"])
         new = check_status(status) if status else old
         if not allowed(old, new):
-            raise SupportRefused("staff_support_bad_step", f"request #{request_id} is {old}: it cannot go back to "
+            raise StaffRefused("staff_support_bad_step", f"request #{request_id} is {old}: it cannot go back to "
                                  f"{new} (only forward, or from closed to {REOPEN})", old=old, new=new)
         who = row["assignee"]
         if assignee is not None:
             who = normal_name(assignee) or None
             if who is not None and store.accounts.get(who) is None:
-                raise SupportRefused("staff_support_bad_assignee", f"no staff account named {who[:64]!r}; "
+                raise StaffRefused("staff_support_bad_assignee", f"no staff account named {who[:64]!r}; "
                                      "`sme-bot staff list` shows them", name=who[:64])
         text = " ".join((note or "").split())[:MAX_NOTE]  # one line: a note cannot fake another
         notes = row["notes"]
@@ -117,7 +108,7 @@ def update(store: Store, request_id: int, *, by: str, status: str | None = None,
             notes = f"{notes}\n{line}" if notes else line
         change = Change(request_id, old, new, who, assigned=who != row["assignee"], noted=bool(text))
         if new == old and not change.assigned and not change.noted:
-            raise SupportRefused("staff_support_nothing", f"nothing to change on request #{request_id}; give a new "
+            raise StaffRefused("staff_support_nothing", f"nothing to change on request #{request_id}; give a new "
                                  "status, an assignee or a note")
         store.support.update(request_id, status=new, assignee=who, notes=notes)
         store.accounts.audit(by, "support_updated", change.describe())

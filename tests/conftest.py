@@ -174,10 +174,11 @@ def quick():
 
 
 class Clock:
-    """A settable clock for code that takes `now=`: tests move time, they never wait for it."""
+    """A settable clock for code that takes `now=` (a datetime, or seconds as time.time gives):
+    tests move time, they never wait for it."""
 
-    def __init__(self):
-        self.now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    def __init__(self, now=datetime(2026, 11, 1, 9, 0, tzinfo=UTC)):
+        self.now = now
 
     def __call__(self):
         return self.now

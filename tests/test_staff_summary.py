@@ -8,9 +8,10 @@ import statistics
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import Clock
 from staff_site import CHEAP, add_accounts
 from test_figures import HIGH, LOW, take
-from test_staff_web import SECRET, Clock, signed_in
+from test_staff_web import SECRET, START, signed_in
 from web_server import serving
 
 from sme_bot import loader
@@ -59,7 +60,7 @@ def db(tmp_path, quick):
 
 def site(quick, db, min_group=3):
     config = Config(reports=Reports(min_group=min_group))
-    return serving(create_app(config, quick, database=db, secret=SECRET, staff_clock=Clock(), password_hasher=CHEAP))
+    return serving(create_app(config, quick, database=db, secret=SECRET, staff_clock=Clock(START), password_hasher=CHEAP))
 
 
 def cells(page):

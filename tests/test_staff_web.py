@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from conftest import rows
+from conftest import Clock, rows
 from staff_site import CHEAP, PASSWORDS, add_accounts, add_completed
 from starlette.routing import Route
 from web_server import Owner, serving
@@ -20,21 +20,14 @@ from sme_bot.storage import Store
 from sme_bot.web.app import create_app
 
 SECRET = "a staff test key that is long enough to sign"
+START = 1_800_000_000.0  # the staff area's clock: seconds, as time.time gives
 # Reached without signing in: the sign-in form and the form's own post.
 OPEN = {"/staff", "/staff/signin"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

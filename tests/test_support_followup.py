@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import sme_bot
+from conftest import Clock, sme_bot
 from staff_site import CAFE, add_accounts, add_completed
 from test_staff_web import app_for, audit, rows, signed_in, staff_routes
 from web_server import Owner, serving
@@ -20,15 +20,8 @@ from sme_bot.service import weakest
 from sme_bot.storage import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
+NOW = datetime(2026, 11, 25, 16, 5, tzinfo=UTC).timestamp()
 FORMULA = '=HYPERLINK("http://evil.example","x")'
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 16, 5, tzinfo=UTC).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -73,7 +66,7 @@ def test_the_rules_forward_only_or_reopened_to_helping():
 
 
 def test_the_page_lists_a_request_with_its_contact_and_pillar_names(db, quick):
-    clock = Clock()
+    clock = Clock(NOW)
     with serving(app_for(quick, db, clock)) as url:
         viewer = signed_in(url, "minh")
         page = viewer.get("/staff/support").text
@@ -89,7 +82,7 @@ def test_the_page_lists_a_request_with_its_contact_and_pillar_names(db, quick):
 
 
 def test_a_status_change_and_a_note_are_stored_and_audited(db, quick):
-    clock = Clock()
+    clock = Clock(NOW)
     with serving(app_for(quick, db, clock)) as url:
         viewer = signed_in(url, "minh")
         viewer.get("/staff/support")
@@ -114,7 +107,7 @@ def test_a_status_change_and_a_note_are_stored_and_audited(db, quick):
 
 
 def test_the_csv_has_a_bom_and_a_formula_looking_contact_or_note_is_inert(db, quick):
-    clock = Clock()
+    clock = Clock(NOW)
     with serving(app_for(quick, db, clock)) as url:
         admin = signed_in(url)
         admin.get("/staff/support")
@@ -136,7 +129,7 @@ def test_the_csv_has_a_bom_and_a_formula_looking_contact_or_note_is_inert(db, qu
 
 
 def test_a_post_without_the_sessions_csrf_token_changes_nothing(db, quick):
-    app = app_for(quick, db, Clock())
+    app = app_for(quick, db, Clock(NOW))
     # The route-table tests in test_staff_web.py take the routes from the app: these are among them.
     assert {("/staff/support", "GET"), ("/staff/support", "POST"), ("/staff/support.csv", "GET")} <= set(
         staff_routes(app))

@@ -3,6 +3,8 @@ oldest dropped past a limit, never ahead of a chat that has no calls to spare.""
 
 import asyncio
 
+from conftest import Clock
+
 from sme_bot.channels.telegram.edits import Edits
 from sme_bot.channels.telegram.ratelimit import PER_CHAT_BURST, SPARE_BELOW, ChatRateLimiter
 
@@ -78,19 +80,12 @@ def test_an_edit_waits_while_its_chat_has_no_calls_to_spare_and_others_go_first(
     assert [payload["chat_id"] for _, payload in recorder.calls] == [2, 1]
 
 
-class Clock:
-    now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def ok(*_: object, **__: object) -> dict:
     return {}
 
 
 def test_calls_are_to_spare_below_the_ceiling_and_with_one_call_to_the_chat_lately():
-    clock = Clock()
+    clock = Clock(100.0)
     limiter = ChatRateLimiter(clock=clock)
     loop = asyncio.new_event_loop()
 

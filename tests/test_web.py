@@ -11,7 +11,7 @@ import signal
 
 import httpx
 import pytest
-from conftest import rows, sme_bot, write_tiny
+from conftest import Clock, rows, sme_bot, write_tiny
 from peer_fixtures import PEER_TINY, complete
 from starlette.routing import Route
 from web_server import Owner, ServeProcess, serving
@@ -38,14 +38,6 @@ VALUES = {**ANSWERS, "employees": 1000.0, "size": "large",
           **{k: tuple(v) for k, v in ANSWERS.items() if isinstance(v, list)}}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def db(tmp_path):
     return tmp_path / "web.db"
@@ -53,7 +45,7 @@ def db(tmp_path):
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(1000.0)
 
 
 @pytest.fixture
@@ -223,7 +215,7 @@ def test_the_cookie_key_is_made_once_and_kept_beside_the_database(tmp_path):
 
 
 def test_rate_limit_forgets_old_events_and_old_addresses():
-    clock = Clock()
+    clock = Clock(1000.0)
     limit = RateLimit(2, 60, now=clock, keys=2)
     for _ in range(2):
         limit.record("a")

@@ -33,7 +33,7 @@ from starlette.routing import Route
 from sme_bot import cohorts, data_requests, render, support
 from sme_bot.accounts import Account, Accounts, SignIn
 from sme_bot.config import Config
-from sme_bot.errors import StaffError
+from sme_bot.errors import StaffError, StaffRefused
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import staff as reports
@@ -254,7 +254,7 @@ class StaffArea:
                                   name=str(form.get("name", "")), starts=str(form.get("starts", "")),
                                   ends=str(form.get("ends", "")),
                                   questionnaire=str(form.get("questionnaire", "")))
-        except cohorts.CohortRefused as refused:
+        except StaffRefused as refused:
             flash(request, say(refused.key, lang, **refused.params))
             return _redirect("/staff/cohorts")
         self.accounts.record(account, "cohort_created", f"{code} ({form.get('questionnaire')})")
@@ -438,7 +438,7 @@ class StaffArea:
             support.update(self.store, request_id, by=account.name, status=str(form.get("status") or "") or None,
                            assignee=str(form["assignee"]) if "assignee" in form else None,
                            note=str(form.get("note") or ""), now=lambda: datetime.fromtimestamp(self.now(), UTC))
-        except support.SupportRefused as refused:
+        except StaffRefused as refused:
             names = _status_names(lang)
             # Status codes in a refusal read as the page shows them.
             params = {key: names.get(value, value) for key, value in refused.params.items()}
