@@ -4,6 +4,7 @@ Every stage reports problems with the file, the question (or pillar, level) and 
 with any problem is refused whole, so nothing starts on a broken questionnaire.
 """
 
+import functools
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,11 @@ def archived(questionnaire_id: str, version: str, directory: Path | None = None)
     return (directory or bundled_dir()) / ARCHIVE_DIR / f"{questionnaire_id}-{version}.toml"
 
 
+@functools.lru_cache(maxsize=32)
 def load_version(questionnaire_id: str, version: str, directory: Path | None = None) -> Questionnaire:
     """A questionnaire as it was at `version`: the current file when it has that version, else
-    the archived copy. QuestionnaireError when neither exists (or the copy is broken)."""
+    the archived copy. QuestionnaireError when neither exists (or the copy is broken). Read once
+    per process: a version's file does not change (a new one gets a new version)."""
     current = load(questionnaire_id, directory)
     if current.version == version:
         return current

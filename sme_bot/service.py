@@ -71,13 +71,10 @@ class Questionnaires:
         current = self.get(questionnaire_id)
         if current is not None and current.version == version:
             return current
-        key = f"{questionnaire_id}@{version}"
-        if key not in self._loaded:
-            try:
-                self._loaded[key] = loader.load_version(questionnaire_id, version, self._directory)
-            except QuestionnaireError:
-                return None
-        return self._loaded[key]
+        try:
+            return loader.load_version(questionnaire_id, version, self._directory)
+        except QuestionnaireError:
+            return None
 
 
 @dataclass(frozen=True)

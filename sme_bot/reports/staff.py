@@ -1,6 +1,5 @@
 """What staff commands do, for the CLI and the Telegram admin commands alike."""
 
-import functools
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -70,14 +69,9 @@ def at_version(q: Questionnaire, version: str, config: Config) -> Questionnaire:
     if version == q.version:
         return q
     try:
-        return _kept(q.id, version, config.assessment.questionnaires)
+        return loader.load_version(q.id, version, config.assessment.questionnaires)
     except QuestionnaireError as error:
         raise StaffError(f"cannot read the figures of {q.id} version {version}: {error}") from None
-
-
-@functools.lru_cache(maxsize=16)
-def _kept(questionnaire_id: str, version: str, directory: Path | None) -> Questionnaire:
-    return loader.load_version(questionnaire_id, version, directory)  # an earlier version's file never changes
 
 
 def stats_text(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, lang: str) -> str:
