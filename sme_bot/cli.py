@@ -9,13 +9,20 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sme_bot import __version__
 from sme_bot.errors import QuestionnaireError, SmeBotError
+
+if TYPE_CHECKING:  # for annotations only: the modules themselves load inside the commands that use them
+    from sme_bot.accounts import Accounts
+    from sme_bot.config import Config
+    from sme_bot.questionnaire import Questionnaire
+    from sme_bot.storage import Store
 
 LANG = click.Choice(["vi", "en"])
 # What BotFather hands out: the bot's numeric id, a colon, then a secret of letters and digits.
@@ -535,7 +542,7 @@ def export_command(cohort: str | None, fmt: str, labels: str, csv_separator: str
     config, store, q = _open(config_path, db_path, questionnaire_name, must_exist=True)
     target = output or Path(f"sme-bot-export.{fmt}")
     with Progress(transient=True, console=_stderr()) as progress:
-        def start(total: int):  # type: ignore[no-untyped-def]
+        def start(total: int) -> Callable[[], None]:
             task = progress.add_task(f"export {fmt}", total=total)
             return lambda: progress.advance(task)
 
@@ -813,15 +820,15 @@ def _stderr():  # type: ignore[no-untyped-def]
     return Console(stderr=True)
 
 
-def _reaching_owners(config) -> None:  # type: ignore[no-untyped-def]
+def _reaching_owners(config: "Config") -> None:
     """A bot tells every owner how to reach the programme: it does not start without that."""
     if not config.programme.contact_given:
         raise click.ClickException("set [programme] contact in bot.toml (the phone number and email owners are "
                                    "told to use) before a bot reaches owners")
 
 
-def _open(config_path: Path | None, db_path: Path | None, questionnaire_name: str | None, *,  # type: ignore[no-untyped-def]
-          must_exist: bool = False):
+def _open(config_path: Path | None, db_path: Path | None, questionnaire_name: str | None, *,
+          must_exist: bool = False) -> tuple["Config", "Store", "Questionnaire"]:
     """Settings, store and questionnaire for a command. Commands that only read (staff figures)
     pass must_exist: opening a mistyped path would create an empty database and report zeros."""
     from sme_bot import loader
@@ -850,7 +857,7 @@ def staff() -> None:
     pass
 
 
-def _accounts(config_path: Path | None, db_path: Path | None):  # type: ignore[no-untyped-def]
+def _accounts(config_path: Path | None, db_path: Path | None) -> "Accounts":
     from sme_bot.accounts import Accounts
     from sme_bot.config import load_config
     from sme_bot.storage import Store
