@@ -182,12 +182,11 @@ def console(questionnaire_name: str | None, lang: str | None, cohort: str | None
 
     from sme_bot.channels import console as channel
     from sme_bot.cohorts import check_cohort
-    from sme_bot.service import AssessmentService, Questionnaires
+    from sme_bot.service import AssessmentService
 
     config, store, q = _open(config_path, db_path, questionnaire_name)
     check_cohort(store, cohort)
-    service = AssessmentService(store, Questionnaires(q, config.assessment.questionnaires),
-                                min_group=config.reports.min_group)
+    service = AssessmentService.configured(store, q, config)
     interactive = sys.stdin.isatty()
     out = Console() if interactive else Console(force_terminal=False, no_color=True, highlight=False, width=80)
     terminal = channel.Terminal(console=out, stdin=sys.stdin, interactive=interactive)
@@ -804,10 +803,10 @@ def demo_data(count: int | None, purge: bool, cohort: str | None, questionnaire_
 @_lang_option
 @_config_options
 def purge(dry_run: bool, lang: str, db_path: Path | None, config_path: Path | None) -> None:
-    from sme_bot.service import AssessmentService, Questionnaires
+    from sme_bot.service import AssessmentService
 
     config, store, q = _open(config_path, db_path, None, must_exist=True)
-    service = AssessmentService(store, Questionnaires(q, config.assessment.questionnaires))
+    service = AssessmentService.configured(store, q, config)
     months = config.privacy.keep_months
     people, rows = service.purge(keep_months=months, dry_run=dry_run)
     key = "cli_purge_would" if dry_run else "cli_purge_done"

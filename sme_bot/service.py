@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sme_bot import loader
+from sme_bot.config import Config
 from sme_bot.errors import QuestionnaireError
 from sme_bot.questionnaire import Question, Questionnaire, Text
 from sme_bot.scoring import Peers, Result, compare
@@ -108,6 +109,15 @@ class AssessmentService:
         self.now = now
         self._rows = store.assessments
         self._figures: dict[tuple[str, ...], tuple[datetime, Any]] = {}  # what → (until, figure)
+
+    @classmethod
+    def configured(cls, store: Store, questionnaire: Questionnaire, config: Config,
+                   now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> "AssessmentService":
+        """The service as bot.toml sets it up: the folder of its questionnaires, the reminder time
+        and the smallest group a comparison shows."""
+        return cls(store, Questionnaires(questionnaire, config.assessment.questionnaires),
+                   reminder_after=timedelta(hours=config.assessment.reminder_hours), now=now,
+                   min_group=config.reports.min_group)
 
     @property
     def questionnaire(self) -> Questionnaire:

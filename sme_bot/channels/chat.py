@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sme_bot import render
 from sme_bot.channels import buttons as data
+from sme_bot.config import Config
 from sme_bot.flows import engine
 from sme_bot.flows.engine import Ask, Finished, Prompt, Reject, Step
 from sme_bot.messages import say
@@ -69,6 +70,10 @@ class Programme:
     name: str  # who runs it: the data controller the consent text names
     contact: str
     keep_months: int = 24  # how long an idle person's data is kept (bot.toml [privacy])
+
+    @classmethod
+    def of(cls, config: Config) -> "Programme":
+        return cls(config.programme.name, config.programme.contact, config.privacy.keep_months)
 
 
 @dataclass(frozen=True)

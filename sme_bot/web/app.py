@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from sme_bot.channels.chat import Programme
 from sme_bot.config import Config
 from sme_bot.questionnaire import Questionnaire
-from sme_bot.service import AssessmentService, Questionnaires
+from sme_bot.service import AssessmentService
 from sme_bot.storage import Store
 from sme_bot.web import shared
 from sme_bot.web.owners import Limits, Owners
@@ -36,7 +36,7 @@ def create_app(config: Config, questionnaire: Questionnaire, *, database: str | 
     area (/staff) times sessions and lockouts by `staff_clock`; tests give a cheap `password_hasher`."""
     web = config.web
     window = web.limit_window_minutes * 60
-    pages = Pages(Programme(config.programme.name, config.programme.contact, config.privacy.keep_months),
+    pages = Pages(Programme.of(config),
                   default_language=config.assessment.language)
     limits = Limits(starts=RateLimit(web.starts_per_address, window, now=clock),
                     wrong_codes=RateLimit(web.wrong_codes_per_address, window, now=clock),
@@ -49,8 +49,7 @@ def create_app(config: Config, questionnaire: Questionnaire, *, database: str | 
         # Opened here, on the event loop's thread, where every handler runs: sqlite3 connections
         # belong to the thread that made them.
         store = Store(database)
-        owners.service = AssessmentService(store, Questionnaires(questionnaire, config.assessment.questionnaires),
-                                           min_group=config.reports.min_group)
+        owners.service = AssessmentService.configured(store, questionnaire, config)
         staff.open(owners.service)
         client = None
         if zalo:

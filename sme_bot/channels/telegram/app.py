@@ -14,7 +14,7 @@ import traceback
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.redaction import hide, redact
 from sme_bot.reports import staff
-from sme_bot.service import AssessmentService, Questionnaires
+from sme_bot.service import AssessmentService
 from sme_bot.storage import Store
 
 log = logging.getLogger("sme_bot.telegram")
@@ -131,10 +131,8 @@ def build_application(config: Config, questionnaire: Questionnaire, store: Store
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
-    service = AssessmentService(store, Questionnaires(questionnaire, config.assessment.questionnaires),
-                                reminder_after=timedelta(hours=config.assessment.reminder_hours), now=now,
-                                min_group=config.reports.min_group)
-    programme = Programme(config.programme.name, config.programme.contact, config.privacy.keep_months)
+    service = AssessmentService.configured(store, questionnaire, config, now=now)
+    programme = Programme.of(config)
     conversation = Conversation(service, programme, CAPABILITIES, default_language=config.assessment.language)
     sender = Sender(retry_pauses)
     edits = Edits(lambda method, payload: sender.tidy(app.bot, method, payload),

@@ -28,7 +28,7 @@ from sme_bot.config import Config
 from sme_bot.errors import SmeBotError
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
-from sme_bot.service import AssessmentService, Questionnaires
+from sme_bot.service import AssessmentService
 from sme_bot.storage import Store
 
 log = logging.getLogger("sme_bot.zalo")
@@ -45,15 +45,12 @@ _MEDIA = {EVENT_IMAGE, EVENT_STICKER, EVENT_VOICE}
 
 def build_bot(config: Config, questionnaire: Questionnaire, store: Store, client: ZaloClient) -> "ZaloBot":
     """The Zalo bot over the assessment service, with the staff listed for Zalo in bot.toml."""
-    from datetime import timedelta
 
     from sme_bot.channels.chat import Programme
     from sme_bot.reports.staff import stats_text
 
-    service = AssessmentService(store, Questionnaires(questionnaire, config.assessment.questionnaires),
-                                reminder_after=timedelta(hours=config.assessment.reminder_hours),
-                                min_group=config.reports.min_group)
-    conversation = Conversation(service, Programme(config.programme.name, config.programme.contact, config.privacy.keep_months), CAPABILITIES,
+    service = AssessmentService.configured(store, questionnaire, config)
+    conversation = Conversation(service, Programme.of(config), CAPABILITIES,
                                 default_language=config.assessment.language)
 
     def stats(cohort: str | None, lang: str) -> str:
