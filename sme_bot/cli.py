@@ -547,7 +547,7 @@ def export_command(cohort: str | None, fmt: str, labels: str, csv_separator: str
 
         written = staff.export(store, q, config, cohort=cohort, fmt=fmt, labels=labels, output=target,
                                with_identities=with_identities, start=start, include_demo=include_demo,
-                               csv_separator=csv_separator, version=questionnaire_version)
+                               csv_separator=csv_separator, version=questionnaire_version, by=_by())
     click.echo(_said("cli_export_done", lang, n=written.rows, path=target), err=True)
     if others := versions_line(written.version, written.versions, lang):
         click.echo(others, err=True)

@@ -569,7 +569,11 @@ def test_an_export_works_on_a_read_only_database_when_the_key_exists(tmp_path):
         with pytest.raises(sqlite3.OperationalError):  # it is read-only indeed
             sqlite3.connect(db).execute("insert into meta (key, value) values ('x', 'y')")
         (row,) = export(db, tmp_path / "out.csv")
+        # Identities leave only when that is recorded, which a read-only copy cannot take.
+        refused = sme_bot("export", "--db", str(db), "-q", "dbi-sme", "-o", str(tmp_path / "ids.csv"),
+                          "--with-identities")
     assert row["respondent"] == pseudonym("0123456789abcdef0123456789abcdef", 555)
+    assert refused.returncode == 1 and "read-only" in refused.stderr and not (tmp_path / "ids.csv").exists()
 
 
 # -- 13. smaller things ----------------------------------------------------------------------------

@@ -125,8 +125,12 @@ def test_identities_only_on_request_and_recorded(db, tmp_path):
     sme_bot("export", "--db", str(db), "-q", "quick-check", "-o", str(out), "--with-identities", "--labels", "codes")
     rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
     assert rows[0]["external_id"] == "1000"
-    audit = sqlite3.connect(db).execute("select value from meta where key like 'audit:%'").fetchall()
-    assert audit == [("export with identities: csv of all cohorts to ids.csv",)]
+    sme_bot("export", "--db", str(db), "-q", "quick-check", "-o", str(tmp_path / "plain.csv"))
+    # Both in the one audit trail the staff area shows, with who asked (the command line and its user).
+    audit = sqlite3.connect(db).execute("select account, action, detail from staff_audit order by id").fetchall()
+    assert [(account.startswith("command line"), action, detail) for account, action, detail in audit] == [
+        (True, "export_identities", "csv of all cohorts, quick-check 2026.2, to ids.csv"),
+        (True, "export", "csv of all cohorts, quick-check 2026.2, to plain.csv")]
 
 
 def test_xlsx_has_data_summary_and_codebook_sheets(db, tmp_path):

@@ -278,8 +278,9 @@ def test_cohort_figures_and_downloads_with_and_without_identities(site, db, quic
     for shown in ("Tải dữ liệu (ẩn danh)", "Tải dữ liệu kèm danh tính", "Tạo nhóm", "Đăng nhập", "Thêm tài khoản"):
         assert shown in trail
     assert [(a, d) for _, a, d in audit(db) if a.startswith("export")] == [
-        ("export", "csv of HN1, quick-check"), ("export_identities", "json of all cohorts, quick-check"),
-        ("export", "csv of Hà Nội/2, quick-check")]
+        ("export", f"csv of HN1, quick-check {quick.version}, to sme-bot-HN1-quick-check.csv"),
+        ("export_identities", f"json of all cohorts, quick-check {quick.version}, to sme-bot-all-quick-check.json"),
+        ("export", f"csv of Hà Nội/2, quick-check {quick.version}, to sme-bot-cohort-quick-check.csv")]
 
 
 def test_the_staff_pages_switch_to_english(site):

@@ -127,6 +127,25 @@ def test_a_database_from_release_0_1_is_carried_forward(tmp_path):
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
+def test_exports_recorded_in_meta_by_an_earlier_release_join_the_audit_trail(tmp_path):
+    path = tmp_path / "v8.db"
+    Store(path, migrations=MIGRATIONS[:8]).close()  # as the release before the one audit trail left it
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("insert into meta values ('audit:2026-11-20T08:00:00+00:00:1a2b3c4d', "
+                     "'export with identities: xlsx of DX to ids.xlsx')")
+        conn.execute("insert into staff_audit (at, account, action, detail) "
+                     "values ('2026-11-21T09:00:00+00:00', 'lan', 'signed_in', 'from 127.0.0.1')")
+    conn.close()
+    store = Store(path)
+    assert store.accounts.audit_trail() == [  # newest first, by when it happened
+        {"at": "2026-11-21T09:00:00+00:00", "account": "lan", "action": "signed_in", "detail": "from 127.0.0.1"},
+        {"at": "2026-11-20T08:00:00+00:00", "account": "command line", "action": "export_identities",
+         "detail": "xlsx of DX to ids.xlsx"}]
+    assert store.db.execute("select count(*) from meta where key like 'audit:%'").fetchone() == (0,)
+    store.close()
+
+
 def test_times_come_from_the_injected_clock(tmp_path, tiny):
     start = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     ticks = iter(start + timedelta(minutes=i) for i in range(10))

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from sme_bot import loader
 from sme_bot.cohorts import check_cohort
 from sme_bot.config import Config
-from sme_bot.errors import QuestionnaireError, StaffError
+from sme_bot.errors import QuestionnaireError, StaffError, StorageError
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import export as writers
@@ -96,9 +96,10 @@ class Written(NamedTuple):
 
 def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None, fmt: str, labels: str,
            output: Path, with_identities: bool, start: Callable[[int], Callable[[], None]],
-           include_demo: bool = False, csv_separator: str = ",", version: str | None = None) -> Written:
+           by: str, include_demo: bool = False, csv_separator: str = ",", version: str | None = None) -> Written:
     """Write the export of one version (`version`, else default_version's: its questions are the
-    file's columns); `start(total)` returns the function called once per row written.
+    file's columns); `start(total)` returns the function called once per row written. Recorded
+    in the audit as asked for by `by` (an account, or the command line), identities or not.
 
     Headers and answers follow `labels` (a language, or ids with "codes"); JSON is read by
     programs, so its keys stay the column ids whatever the labels."""
@@ -109,8 +110,13 @@ def export(store: Store, q: Questionnaire, config: Config, *, cohort: str | None
         raise StaffError(f"no completed {q.id} {shown.version} assessments{scope} to export"
                          f"{left_out(store, q, cohort, include_demo)}")
     writers.check_writable(output)
-    if with_identities:
-        store.staff.audit("export with identities", f"{fmt} of {cohort or 'all cohorts'} to {output.name}")
+    try:
+        store.accounts.audit(by, "export_identities" if with_identities else "export",
+                             f"{fmt} of {cohort or 'all cohorts'}, {q.id} {shown.version}, to {output.name}")
+    except StorageError:
+        if with_identities:
+            raise  # identities leave only when it is recorded that they did
+        # A pseudonymous export of a read-only copy (a backup): it has no trail to add to.
     head = writers.header(shown, with_identities=with_identities, labels="codes" if fmt == "json" else labels)
     rows = store.staff.iter_completed(q.id, cohort, include_demo=include_demo, version=shown.version)
     body = writers.rows(shown, rows, salt=store.staff.pseudonym_key(), labels=labels, with_identities=with_identities)

@@ -59,4 +59,5 @@ class AccountRows:
     def audit_trail(self, *, limit: int = 500) -> list[dict[str, Any]]:
         """The latest entries first."""
         with self.db.errors():
-            return self.db.all("select at, account, action, detail from staff_audit order by id desc limit ?", [limit])
+            return self.db.all("select at, account, action, detail from staff_audit order by at desc, id desc "
+                               "limit ?", [limit])

@@ -118,8 +118,19 @@ def _v8_summary_indexes(db: sqlite_utils.Database) -> None:
     db.table("result_steps").create_index(["pillar", "level", "step", "assessment_id"])
 
 
+def _v9_one_audit_trail(db: sqlite_utils.Database) -> None:
+    """One audit trail: exports with identities the command line recorded in `meta` (before the
+    staff area's table existed) move to staff_audit, where the staff area's audit page shows them."""
+    for key, value in db.execute("select key, value from meta where key like 'audit:%'").fetchall():
+        at = key.removeprefix("audit:").rsplit(":", 1)[0]  # audit:<time>:<random>, the time holding colons
+        action, _, detail = value.partition(": ")
+        db.execute("insert into staff_audit (at, account, action, detail) values (?, 'command line', ?, ?)",
+                   [at, "export_identities" if action == "export with identities" else action, detail])
+    db.execute("delete from meta where key like 'audit:%'")
+
+
 MIGRATIONS: list[Migration] = [_v1_initial, _v2_chats, _v3_reporting, _v4_channels, _v5_staff_accounts,
-                               _v6_support_followup, _v7_cohort_closing, _v8_summary_indexes]
+                               _v6_support_followup, _v7_cohort_closing, _v8_summary_indexes, _v9_one_audit_trail]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> None:

@@ -185,11 +185,6 @@ class StaffReads:
                 pass  # a read-only database: the salt leaves it the next time it can be written
         return key
 
-    def audit(self, action: str, detail: str) -> None:
-        with self.db.errors():
-            self.db.execute("insert into meta (key, value) values (?, ?)",
-                            [f"audit:{self.db.stamp()}:{secrets.token_hex(4)}", f"{action}: {detail}"])
-
     def cohorts(self, *, include_demo: bool = False) -> list[dict[str, Any]]:
         """Each cohort with its assessments started and completed: of the cohort's questionnaire
         only (when it names one), real rows only unless told."""

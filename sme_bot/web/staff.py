@@ -389,33 +389,29 @@ class StaffArea:
             flash(request, say("staff_export_bad", lang))
             return _redirect("/staff/cohorts")
         q, cohort, version = chosen
-        if not self.store.staff.count_completed(q.id, cohort, version=version):
-            flash(request, say("staff_export_none", lang))
-            return _redirect("/staff/cohorts")
         folder = Path(tempfile.mkdtemp(prefix="sme-bot-export-"))
         output = folder / f"sme-bot-{_file_part(cohort or 'all')}-{q.id}.{fmt}"
         try:
             # Off the event loop (a large export takes seconds), on a connection of its own.
-            await self._off_loop(self._write, q, cohort, version, fmt, lang, output, identities, separator)
-        except StaffError:
+            await self._off_loop(self._write, account, q, cohort, version, fmt, lang, output, identities, separator)
+        except StaffError:  # nothing to export, or no file of that version
             shutil.rmtree(folder, ignore_errors=True)
             flash(request, say("staff_export_none", lang))
             return _redirect("/staff/cohorts")
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        self.accounts.record(account, "export_identities" if identities else "export",
-                             f"{fmt} of {cohort or 'all cohorts'}, {q.id}")
         return FileResponse(output, media_type=MEDIA[fmt], filename=output.name,
                             background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
-    def _write(self, store: Store, q: Questionnaire, cohort: str | None, version: str | None, fmt: str, lang: str,
-               output: Path, identities: bool, separator: str) -> None:
+    def _write(self, store: Store, account: Account, q: Questionnaire, cohort: str | None, version: str | None,
+               fmt: str, lang: str, output: Path, identities: bool, separator: str) -> None:
         def start(total: int) -> Callable[[], None]:
             return lambda: None
 
         reports.export(store, q, self.config, cohort=cohort, fmt=fmt, labels=lang, output=output,
-                       with_identities=identities, start=start, csv_separator=separator, version=version)
+                       with_identities=identities, start=start, csv_separator=separator, version=version,
+                       by=account.name)
 
     # -- support requests ---------------------------------------------------------------------------
     # Admins and viewers alike follow requests up: it is the programme's daily work, not a setting.

@@ -371,7 +371,7 @@ class TelegramBot:
             if name == "stats":
                 await update.message.reply_text(await asyncio.to_thread(self._stats, cohort, lang))
             else:
-                path = await asyncio.to_thread(self._export, cohort)
+                path = await asyncio.to_thread(self._export, cohort, f"telegram {update.effective_user.id}")
                 try:
                     with path.open("rb") as document:
                         await update.message.reply_document(document, filename=path.name)
@@ -384,12 +384,12 @@ class TelegramBot:
         with self.service.own_connection() as store:
             return staff.stats_text(store, self.service.questionnaire, self.config, cohort=cohort, lang=lang)
 
-    def _export(self, cohort: str | None) -> Path:
+    def _export(self, cohort: str | None, by: str) -> Path:
         folder = Path(tempfile.mkdtemp(prefix="sme-bot-export-"))
         target = folder / f"sme-bot-{cohort or 'all'}.xlsx"
         with self.service.own_connection() as store:
             staff.export(store, self.service.questionnaire, self.config, cohort=cohort, fmt="xlsx", labels="vi",
-                         output=target, with_identities=False, start=lambda total: lambda: None)
+                         output=target, with_identities=False, start=lambda total: lambda: None, by=by)
         return target
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
