@@ -94,7 +94,7 @@ class Accounts:
         check_password(name, password)
         self.ensure_new(name)
         if not self.rows.add(name, role, self.hasher.hash(password)):  # made meanwhile by another command
-            raise StaffError(f"an account named {name} exists already; `sme-bot staff list` shows it")
+            raise StaffError(_taken(name))
         self.rows.audit(name, "account_added", f"role {role}, {by}")
         return Account(name, role)
 
@@ -116,7 +116,7 @@ class Accounts:
         """Fail with one line before a password is asked for a name that cannot be added."""
         name = check_name(name)
         if self.rows.get(name) is not None:
-            raise StaffError(f"an account named {name} exists already; `sme-bot staff list` shows it")
+            raise StaffError(_taken(name))
 
     def ensure(self, name: str) -> None:
         """Fail with one line before a password is asked for an account that is not there."""
@@ -186,6 +186,10 @@ class Accounts:
 
     def trail(self) -> list[dict[str, Any]]:
         return self.rows.audit_trail()
+
+
+def _taken(name: str) -> str:
+    return f"an account named {name} exists already; `sme-bot staff list` shows it"
 
 
 def session_key(password_hash: str) -> str:
