@@ -639,8 +639,8 @@ def cohort_list(fmt: str, include_demo: bool, lang: str, db_path: Path | None, c
     from rich.console import Console
     from rich.table import Table
 
+    from sme_bot.localtime import local_time
     from sme_bot.reports.tables import plain
-    from sme_bot.support import local_time
 
     table = Table(*(_said(key, lang) for key in ("staff_col_code", "staff_col_name", "staff_field_starts",
                                                  "staff_field_ends", "staff_col_started", "staff_col_completed",
@@ -681,6 +681,7 @@ def support() -> None:
 def support_list(status: str | None, cohort: str | None, fmt: str, lang: str, db_path: Path | None,
                  config_path: Path | None) -> None:
     from sme_bot import support as follow_up
+    from sme_bot.localtime import local_time
     from sme_bot.service import Questionnaires
 
     config, store, q = _open(config_path, db_path, None, must_exist=True)
@@ -722,12 +723,12 @@ def support_list(status: str | None, cohort: str | None, fmt: str, lang: str, db
         table.add_column(head("staff_col_updated") + " (UTC+7)")
         table.add_column(head("staff_col_notes"))
         for row in rows:
-            table.add_row(str(row["id"]), follow_up.local_time(row["created_at"]),
+            table.add_row(str(row["id"]), local_time(row["created_at"]),
                           head(f"support_status_{follow_up.current(row['status'])}"),
                           plain(row["assignee"] or ""), plain(row["cohort"] or ""), str(row["level"]),
                           plain(row["pillar_names"]), plain(str(row["business_name"] or "")),
                           plain(row["name"] or ""), plain(row["contact"] or ""), plain(row["external_id"]),
-                          follow_up.local_time(row["updated_at"]), plain(row["notes"] or ""))
+                          local_time(row["updated_at"]), plain(row["notes"] or ""))
         Console().print(table)
 
 

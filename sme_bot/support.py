@@ -10,11 +10,12 @@ closed is helped again, and the earlier notes stay with it.
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from sme_bot.accounts import normal_name
 from sme_bot.errors import StaffRefused
+from sme_bot.localtime import local_time
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.storage import Store
 
@@ -23,14 +24,6 @@ STATUSES = ("new", "contacted", "helping", "closed")
 REOPEN = "helping"
 # Notes are appended to, never rewritten: the whole history stays readable in one cell.
 MAX_NOTE = 2000
-
-try:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    VIETNAM: tzinfo = ZoneInfo("Asia/Ho_Chi_Minh")
-except (ImportError, ZoneInfoNotFoundError):  # no time zone data (Windows without tzdata)
-    VIETNAM = timezone(timedelta(hours=7))  # Vietnam has no daylight saving time: the same thing
-
 
 @dataclass(frozen=True)
 class Change:
@@ -88,19 +81,19 @@ def update(store: Store, request_id: int, *, by: str, status: str | None = None,
         row = store.support.get(request_id)
         if row is None:
             raise StaffRefused("staff_support_unknown", f"no support request #{request_id}; "
-                                                          "`sme-bot support list --status all` lists them",
-                                 id=str(request_id))
+                                                        "`sme-bot support list --status all` lists them",
+                               id=str(request_id))
         old = current(row["status"])
         new = check_status(status) if status else old
         if not allowed(old, new):
             raise StaffRefused("staff_support_bad_step", f"request #{request_id} is {old}: it cannot go back to "
-                                 f"{new} (only forward, or from closed to {REOPEN})", old=old, new=new)
+                               f"{new} (only forward, or from closed to {REOPEN})", old=old, new=new)
         who = row["assignee"]
         if assignee is not None:
             who = normal_name(assignee) or None
             if who is not None and store.accounts.get(who) is None:
                 raise StaffRefused("staff_support_bad_assignee", f"no staff account named {who[:64]!r}; "
-                                     "`sme-bot staff list` shows them", name=who[:64])
+                                   "`sme-bot staff list` shows them", name=who[:64])
         text = " ".join((note or "").split())[:MAX_NOTE]  # one line: a note cannot fake another
         notes = row["notes"]
         if text:
@@ -109,20 +102,10 @@ def update(store: Store, request_id: int, *, by: str, status: str | None = None,
         change = Change(request_id, old, new, who, assigned=who != row["assignee"], noted=bool(text))
         if new == old and not change.assigned and not change.noted:
             raise StaffRefused("staff_support_nothing", f"nothing to change on request #{request_id}; give a new "
-                                 "status, an assignee or a note")
+                               "status, an assignee or a note")
         store.support.update(request_id, status=new, assignee=who, notes=notes)
         store.accounts.audit(by, "support_updated", change.describe())
     return change
-
-
-def local_time(stamp: str | None) -> str:
-    """A stored UTC time as staff in Vietnam read it: 2026-11-25 16:05 (UTC) is 2026-11-25 23:05."""
-    if not stamp:
-        return ""
-    moment = datetime.fromisoformat(stamp)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(VIETNAM).strftime("%Y-%m-%d %H:%M")
 
 
 def listing(store: Store, questionnaire: Callable[[str], Questionnaire | None], *, status: str | None = None,

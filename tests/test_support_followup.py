@@ -15,6 +15,7 @@ from test_staff_web import app_for, audit, rows, signed_in, staff_routes
 from web_server import Owner, serving
 
 from sme_bot import support
+from sme_bot.localtime import in_vietnam, local_time
 from sme_bot.scoring import score
 from sme_bot.service import weakest
 from sme_bot.storage import Store
@@ -62,7 +63,12 @@ def test_the_rules_forward_only_or_reopened_to_helping():
     assert not support.allowed("helping", "contacted") and not support.allowed("closed", "new")
     assert support.allowed("closed", "helping") and not support.allowed("new", "done")
     assert support.next_statuses("closed") == ["helping", "closed"]
-    assert support.local_time("2026-11-25T16:05:00+00:00") == "2026-11-25 23:05"
+
+
+
+def test_times_read_as_vietnams():
+    assert local_time("2026-11-25T16:05:00+00:00") == "2026-11-25 23:05" and local_time(None) == ""
+    assert in_vietnam("2026-11-25T16:05:00") == datetime(2026, 11, 25, 23, 5)  # no zone: stored as UTC
 
 
 def test_the_page_lists_a_request_with_its_contact_and_pillar_names(db, quick):

@@ -21,16 +21,15 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from sme_bot.errors import StaffError
 from sme_bot.flows.answers import Value
+from sme_bot.localtime import in_vietnam
 from sme_bot.messages import LANGUAGES, say
 from sme_bot.questionnaire import Question, Questionnaire, Text
 from sme_bot.reports.cells import csv_cell, scrub
-from sme_bot.support import VIETNAM
 
 Labels = str  # "vi", "en" or "codes"
 
@@ -269,9 +268,6 @@ def _local_time(value: Any) -> Any:
     if not isinstance(value, str) or not value:
         return value
     try:
-        moment = datetime.fromisoformat(value)
+        return in_vietnam(value)
     except ValueError:
         return value  # not a time after all: kept as (inert) text
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(VIETNAM).replace(tzinfo=None)

@@ -34,6 +34,7 @@ from sme_bot import cohorts, data_requests, render, support
 from sme_bot.accounts import Account, Accounts, SignIn
 from sme_bot.config import Config
 from sme_bot.errors import StaffError, StaffRefused
+from sme_bot.localtime import VIETNAM, local_time
 from sme_bot.messages import say
 from sme_bot.questionnaire import Questionnaire
 from sme_bot.reports import staff as reports
@@ -240,7 +241,7 @@ class StaffArea:
         for row in await self._off_loop(lambda store: store.staff.cohorts()):
             started, completed = row["started"] or 0, row["completed"] or 0
             rate = f"{100 * completed / started:.0f}%" if started else "–"
-            closed = support.local_time(row["closed_at"])[:10] if row["closed_at"] else None
+            closed = local_time(row["closed_at"])[:10] if row["closed_at"] else None
             rows.append({**row, "started": started, "completed": completed, "rate": rate, "closed": closed})
         created = (request.session.get("flash") or {}).get("created")
         return self._render(request, "staff_cohorts.html", account, cohorts=rows,
@@ -340,7 +341,7 @@ class StaffArea:
 
         def work(store: Store) -> str:
             return reports.report(store, q, self.config, cohort=cohort, lang=lang, version=version,
-                                  today=datetime.fromtimestamp(self.now(), support.VIETNAM).date())[0]
+                                  today=datetime.fromtimestamp(self.now(), VIETNAM).date())[0]
 
         try:
             # Off the event loop: it reads every result, once per breakdown, and draws charts.
@@ -543,16 +544,16 @@ def _held_view(held: dict[str, Any], lang: str) -> dict[str, Any]:
     and consents in words."""
     yes, no = say("yes", lang), say("no", lang)
     return {
-        **held, "created": support.local_time(held["created_at"]),
+        **held, "created": local_time(held["created_at"]),
         "consents": [(say(f"staff_data_purpose_{c['purpose']}", lang),
-                      yes if c["agreed"] and not c["withdrawn_at"] else no, support.local_time(c["at"]))
+                      yes if c["agreed"] and not c["withdrawn_at"] else no, local_time(c["at"]))
                      for c in held["consents"]],
         "assessments": [{**a, "status": say(f"staff_data_status_{a['status']}", lang),
-                         "started": support.local_time(a["started_at"]),
-                         "completed": support.local_time(a["completed_at"]) if a["completed_at"] else "–"}
+                         "started": local_time(a["started_at"]),
+                         "completed": local_time(a["completed_at"]) if a["completed_at"] else "–"}
                         for a in held["assessments"]],
         "support": [{**r, "status": _status_names(lang).get(support.current(r["status"])),
-                     "created": support.local_time(r["created_at"])} for r in held["support"]],
+                     "created": local_time(r["created_at"])} for r in held["support"]],
     }
 
 
