@@ -50,11 +50,6 @@ class NextLevel(BaseModel):
     closest: tuple[str, ...]
     points_met: bool  # the total is already above what the level asks
 
-    @property
-    def pillars_needed(self) -> int:
-        """How many more pillars must reach the level."""
-        return max(0, self.min_pillars - self.pillars_at)
-
 
 class Result(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -109,12 +109,6 @@ class StaffReads:
                 if not outer:
                     conn.commit()  # sqlite3 began a transaction for the inserts: no snapshot held after
 
-    def count_completed(self, questionnaire_id: str, cohort: str | None, *, include_demo: bool = False,
-                        version: str | None = None) -> int:
-        sql, params = _completed_filter(questionnaire_id, cohort, include_demo, version)
-        with self.db.errors():
-            return int(self.db.execute(f"select count(*) from assessments a where {sql}", params).fetchone()[0])
-
     def count_left_out(self, questionnaire_id: str, cohort: str | None) -> int:
         """Completed assessments staff figures leave out (demo and console ones): said beside a
         figure, so a database of demo data does not look empty without a word."""
